@@ -1,0 +1,20 @@
+import os
+
+from celery import Celery
+from celery.signals import worker_ready
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lfr_governance.settings.development")
+
+app = Celery("lfr_governance")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+# The project package is not an installed app, so name it for its own tasks module.
+app.autodiscover_tasks(["lfr_governance"])
+
+
+@worker_ready.connect
+def _first_heartbeat(**kwargs) -> None:
+    # A worker proves itself at once on start-up; beat's heartbeat task keeps it fresh.
+    from lfr_governance.health import worker_heartbeat_write
+
+    worker_heartbeat_write()

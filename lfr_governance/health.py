@@ -1,0 +1,42 @@
+"""Liveness of the parts the system needs: the database, Redis, and a Celery worker."""
+
+import time
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+HEARTBEAT_KEY = "lfr:worker:heartbeat"
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+
+
+def worker_heartbeat_write() -> None:
+    redis_client().set(HEARTBEAT_KEY, f"{time.time():.3f}", ex=24 * 3600)
+
+
+def health_check() -> tuple[bool, dict]:
+    checks: dict[str, dict] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = {"ok": True}
+    except Exception as exc:  # any failure to reach the database is a failed check
+        checks["database"] = {"ok": False, "error": exc.__class__.__name__}
+    heartbeat = None
+    try:
+        client = redis_client()
+        client.ping()
+        checks["redis"] = {"ok": True}
+        heartbeat = client.get(HEARTBEAT_KEY)
+    except redis.RedisError as exc:
+        checks["redis"] = {"ok": False, "error": exc.__class__.__name__}
+    max_age = settings.LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS
+    if heartbeat is None:
+        checks["worker"] = {"ok": False, "error": "no worker has answered yet", "max_age_seconds": max_age}
+    else:
+        age = max(0.0, time.time() - float(heartbeat))
+        checks["worker"] = {"ok": age <= max_age, "last_seen_seconds_ago": round(age, 1), "max_age_seconds": max_age}
+    return all(c["ok"] for c in checks.values()), checks

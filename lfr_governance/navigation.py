@@ -1,0 +1,46 @@
+"""The header navigation: each person sees the entries their roles allow, nothing else.
+
+Later capabilities add their entries here, each with the role permission it needs.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from lfr_governance.accounts.roles import user_roles
+from lfr_governance.accounts.choices import Role
+from lfr_governance.permissions import has_role_perm
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    url_name: str
+    perm: str | None = None
+    staff_only: bool = False
+
+
+NAV_ENTRIES: list[NavEntry] = [
+    NavEntry("Home", "home"),
+    NavEntry("Audit log", "audit:list", perm="audit.view_auditevent"),
+    NavEntry("Users and roles", "admin:index", staff_only=True),
+]
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_entries": [], "nav_roles": []}
+    entries = []
+    for entry in NAV_ENTRIES:
+        if entry.perm and not has_role_perm(user, entry.perm):
+            continue
+        if entry.staff_only and not user.is_staff:
+            continue
+        try:
+            url = reverse(entry.url_name)
+        except NoReverseMatch:
+            continue
+        entries.append({"label": entry.label, "url": url, "current": request.path == url})
+    roles = [Role(r).label for r in sorted(user_roles(user))]
+    return {"nav_entries": entries, "nav_roles": roles}

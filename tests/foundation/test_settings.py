@@ -1,0 +1,52 @@
+"""Production settings refuse to start without secrets, and are secure when they do."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps({k: getattr(settings, k) for k in ('DEBUG', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', "
+    "'SECURE_HSTS_SECONDS', 'SECURE_SSL_REDIRECT', 'SECURE_CONTENT_TYPE_NOSNIFF', 'X_FRAME_OPTIONS', "
+    "'FILE_UPLOAD_HANDLERS', 'FILE_UPLOAD_MAX_MEMORY_SIZE', 'LFR_MAX_UPLOAD_BYTES')}))"
+)
+
+
+def _start(**overrides):
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG")}
+    env.update(DJANGO_SETTINGS_MODULE="lfr_governance.settings.production", **overrides)
+    return subprocess.run([sys.executable, "-c", PROBE], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = _start(ALLOWED_HOSTS="lfr.example.police.uk")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key():
+    result = _start(ALLOWED_HOSTS="lfr.example.police.uk", SECRET_KEY="short")
+    assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = _start(SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS is not set" in result.stderr
+
+
+def test_production_starts_secure_with_both():
+    result = _start(SECRET_KEY="x" * 50, ALLOWED_HOSTS="lfr.example.police.uk", DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["DEBUG"] is False  # DEBUG=true in the environment is ignored in production
+    assert values["SESSION_COOKIE_SECURE"] and values["CSRF_COOKIE_SECURE"] and values["SECURE_SSL_REDIRECT"]
+    assert values["SECURE_HSTS_SECONDS"] >= 31536000
+    assert values["SECURE_CONTENT_TYPE_NOSNIFF"] and values["X_FRAME_OPTIONS"] == "DENY"
+    # Uploads are held in memory only, up to the hard cap.
+    assert values["FILE_UPLOAD_HANDLERS"] == ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+    assert values["FILE_UPLOAD_MAX_MEMORY_SIZE"] == values["LFR_MAX_UPLOAD_BYTES"]
