@@ -233,12 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="run web, worker and beat on embedded or given servers")
     run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
-    test_parser = sub.add_parser("test", help="run the whole test suite")
-    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    sub.add_parser("test", help="run the whole test suite; further arguments go to pytest")
+    args, rest = parser.parse_known_args(argv)
     if args.command == "run":
+        if rest:
+            parser.error(f"unrecognised arguments: {' '.join(rest)}")
         return run(args.port)
-    return test(args.pytest_args)
+    return test(rest)
 
 
 if __name__ == "__main__":
