@@ -9,6 +9,8 @@ class Team(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     description = models.CharField(max_length=500, blank=True)
+    # Members are also in this group, so object permissions granted to a team follow its membership.
+    group = models.OneToOneField("auth.Group", on_delete=models.PROTECT, related_name="team")
 
     class Meta:
         ordering = ["name"]

@@ -13,9 +13,22 @@ from django.db import transaction
 from .choices import Role
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.INTELLIGENCE_OFFICER: set(),
-    Role.REVIEWER: set(),
-    Role.AUTHORISING_OFFICER: set(),
+    Role.INTELLIGENCE_OFFICER: {
+        "watchlists.add_watchlist",
+        "watchlists.change_watchlist",
+        "watchlists.view_watchlist",
+        "watchlists.build_watchlist",
+        "watchlists.view_watchlist_images",
+    },
+    Role.REVIEWER: {
+        "watchlists.view_watchlist",
+        "watchlists.review_watchlist",
+        "watchlists.view_watchlist_images",
+    },
+    Role.AUTHORISING_OFFICER: {
+        "watchlists.view_watchlist",
+        "watchlists.view_watchlist_images",
+    },
     Role.OPERATOR: set(),
     Role.DPO: {
         "audit.view_auditevent",
@@ -33,6 +46,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "accounts.view_team",
         "accounts.add_team",
         "accounts.change_team",
+        "watchlists.destroy_watchlistversion",
     },
 }
 

@@ -11,8 +11,10 @@ from .roles import role_group_name
 
 @transaction.atomic
 def team_get_or_create(*, name: str, description: str = "", actor=None) -> Team:
-    team, created = Team.objects.get_or_create(name=name, defaults={"description": description})
-    if created:
+    team = Team.objects.filter(name=name).first()
+    if team is None:
+        group = Group.objects.create(name=f"team: {name}")
+        team = Team.objects.create(name=name, description=description, group=group)
         record(action=Action.COLLECTION, event="team.create", actor=actor, target=team, changes={"name": name})
     return team
 
@@ -39,6 +41,8 @@ def user_create(
     )
     Profile.objects.create(user=user, rank=rank, collar_number=collar_number, team=team)
     user.groups.set(Group.objects.filter(name__in=[role_group_name(r) for r in roles]))
+    if team is not None:
+        user.groups.add(team.group)
     record(
         action=Action.COLLECTION,
         event="user.create",

@@ -176,3 +176,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+from .policy import *  # noqa: E402,F401,F403  (inclusion categories, limits and retention: one place)

@@ -1,0 +1,41 @@
+"""The governance policy in one place: inclusion categories, watchlist limits and retention.
+
+Every value here can be changed by a force through the environment or by editing this file; the
+application reads them only from here.
+"""
+
+import environ
+
+env = environ.Env()
+
+# Closed list of inclusion categories (no free-text "other": R (Bridges) v CC South Wales Police).
+# key -> (label, whether the entry must name an offence)
+LFR_INCLUSION_CATEGORIES = {
+    "warrant": ("Wanted by the courts (warrant)", False),
+    "serious_offence": ("Suspected of a serious offence", True),
+    "court_conditions": ("Subject to bail or court-order conditions the deployment can enforce", False),
+    "missing_at_risk": ("Missing person at increased risk", False),
+    "risk_of_harm": ("Person posing a risk of harm to themselves or others", False),
+}
+# Offences that a "serious offence" entry may name.
+LFR_SERIOUS_OFFENCES = {
+    "cse": "Child sexual exploitation",
+    "firearms": "Firearms offences",
+    "knife_crime": "Knife crime",
+    "robbery": "Robbery",
+    "serious_violence": "Serious violence",
+    "terrorism": "Terrorism",
+    "sexual_offences": "Serious sexual offences",
+    "drugs_supply": "Supply of controlled drugs (class A)",
+}
+LFR_WATCHLIST_MAX_ENTRIES = env.int("LFR_WATCHLIST_MAX_ENTRIES", default=2000)
+LFR_WATCHLIST_IMAGE_MAX_BYTES = env.int("LFR_WATCHLIST_IMAGE_MAX_BYTES", default=8 * 1024 * 1024)
+LFR_WATCHLIST_IMAGE_MAX_PIXELS = env.int("LFR_WATCHLIST_IMAGE_MAX_PIXELS", default=40_000_000)
+LFR_BULK_IMPORT_MAX_BYTES = env.int("LFR_BULK_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+
+# Retention (hours unless named otherwise).
+LFR_RETENTION = {
+    "non_match_biometrics_seconds": 0,
+    "alerts_days": env.int("LFR_RETENTION_ALERTS_DAYS", default=31),
+    "watchlist_after_deployment_hours": env.int("LFR_RETENTION_WATCHLIST_HOURS", default=24),
+}
