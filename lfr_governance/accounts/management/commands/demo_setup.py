@@ -36,6 +36,9 @@ class Command(BaseCommand):
                     roles=[role], rank=rank, collar_number=collar, team=team,
                 )
             rows.append((Role(role).label, username, demo_password(username)))
+        from watchlists.demo import demo_watchlist
+
+        demo_watchlist(stdout=self.stdout)
         self.stdout.write("Demo logins (development only):")
         width = max(len(r[0]) for r in rows)
         for label, username, password in rows:

@@ -1,0 +1,23 @@
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from lfr_governance.accounts.choices import Role
+from lfr_governance.accounts.roles import user_roles
+from watchlists.models import Watchlist
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_setup_is_idempotent_and_prints_logins(capsys):
+    call_command("demo_setup")
+    first = capsys.readouterr().out
+    call_command("demo_setup")
+    assert User.objects.count() == 6
+    for role in Role:
+        assert any(user_roles(u) == {role.value} for u in User.objects.all()), role
+    assert "intel-demo-2026" in first and "dpo-demo-2026" in first
+    watchlist = Watchlist.objects.get()
+    version = watchlist.versions.get()
+    assert version.status == "frozen" and version.size >= 3 and len(version.digest) == 64
+    assert all(e.images.get().state == "accepted" for e in version.entries.all())
