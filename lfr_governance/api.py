@@ -1,9 +1,42 @@
-"""API conventions shared by every app: errors as JSON that say which field and why."""
+"""API conventions shared by every app: errors as JSON that say which field and why.
 
-from rest_framework.views import exception_handler as drf_exception_handler
+Every error body is {"detail": str, "code": str, "fields": {field: [messages]}}. Services raise
+Django's ValidationError (and watchlists raise ImageRefused); both are turned into that shape here,
+so no view has to catch them.
+"""
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError as DjangoValidationError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler, set_rollback
+
+
+def _django_validation_error_body(exc: DjangoValidationError) -> dict:
+    if hasattr(exc, "error_dict"):
+        fields = {
+            ("non_field_errors" if name == NON_FIELD_ERRORS else name): list(messages)
+            for name, messages in exc.message_dict.items()
+        }
+        detail = " ".join(fields["non_field_errors"]) if list(fields) == ["non_field_errors"] else (
+            "The request has errors: see fields."
+        )
+    else:
+        messages = list(exc.messages)
+        fields = {"non_field_errors": messages}
+        detail = messages[0] if len(messages) == 1 else f"{len(messages)} problems: see fields.non_field_errors."
+    return {"detail": detail, "code": "invalid", "fields": fields}
 
 
 def exception_handler(exc, context):
+    from watchlists.images import ImageRefused  # imported here: this module loads before the apps
+
+    if isinstance(exc, DjangoValidationError):
+        set_rollback()
+        return Response(_django_validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ImageRefused):
+        body = {"detail": exc.message, "code": exc.code, "fields": {"image": [exc.message]}}
+        set_rollback()
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
