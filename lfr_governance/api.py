@@ -8,27 +8,27 @@ so no view has to catch them.
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler, set_rollback
 
 
 def _django_validation_error_body(exc: DjangoValidationError) -> dict:
     if hasattr(exc, "error_dict"):
         fields = {
-            ("non_field_errors" if name == NON_FIELD_ERRORS else name): list(messages)
+            (api_settings.NON_FIELD_ERRORS_KEY if name == NON_FIELD_ERRORS else name): list(messages)
             for name, messages in exc.message_dict.items()
         }
-        detail = " ".join(fields["non_field_errors"]) if list(fields) == ["non_field_errors"] else (
-            "The request has errors: see fields."
-        )
+        only_general = list(fields) == [api_settings.NON_FIELD_ERRORS_KEY]
+        detail = " ".join(exc.messages) if only_general else "The request has errors: see fields."
     else:
-        messages = list(exc.messages)
-        fields = {"non_field_errors": messages}
-        detail = messages[0] if len(messages) == 1 else f"{len(messages)} problems: see fields.non_field_errors."
+        # A list of problems (e.g. why a freeze is refused): each one listed, and all of them in detail.
+        fields = {api_settings.NON_FIELD_ERRORS_KEY: list(exc.messages)}
+        detail = " ".join(exc.messages)
     return {"detail": detail, "code": "invalid", "fields": fields}
 
 
 def exception_handler(exc, context):
-    from watchlists.images import ImageRefused  # imported here: this module loads before the apps
+    from watchlists.images import ImageRefused  # imported here, so that loading this module loads no app
 
     if isinstance(exc, DjangoValidationError):
         set_rollback()

@@ -8,6 +8,8 @@ from django.http import HttpResponse
 from .request_context import client_ip_var, new_request_id, request_id_var
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Bulk watchlist imports (CSV plus a ZIP of reference images) may be larger than a frame.
+_LARGE_UPLOAD_RE = re.compile(r"/imports?/(new/)?$")
 
 
 class UploadSizeLimitMiddleware:
@@ -22,6 +24,8 @@ class UploadSizeLimitMiddleware:
 
     def __call__(self, request):
         limit = settings.LFR_MAX_UPLOAD_BYTES
+        if _LARGE_UPLOAD_RE.search(request.path):
+            limit = settings.LFR_BULK_IMPORT_MAX_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -9,6 +9,10 @@ from .choices import ImageState
 from .models import ReferenceImage, Watchlist, WatchlistEntry, WatchlistVersion
 
 
+# One answer for "does not exist" and "not yours", so existence does not leak.
+NOT_FOUND = "Not found: it does not exist or you do not have access to it."
+
+
 def watchlists_visible(user) -> QuerySet:
     if not has_role_perm(user, "watchlists.view_watchlist"):
         return Watchlist.objects.none()
@@ -18,8 +22,11 @@ def watchlists_visible(user) -> QuerySet:
 def watchlist_get(user, pk: int, perm: str = "watchlists.view_watchlist") -> Watchlist:
     """404 alike for a watchlist that does not exist and one the person may not see."""
     if not has_role_perm(user, "watchlists.view_watchlist") or not has_role_perm(user, perm):
-        raise Http404("No watchlist matches the given query.")
-    return get_for_user_or_404(Watchlist.objects.select_related("team"), user, perm, pk=pk)
+        raise Http404(NOT_FOUND)
+    try:
+        return get_for_user_or_404(Watchlist.objects.select_related("team"), user, perm, pk=pk)
+    except Http404:
+        raise Http404(NOT_FOUND)
 
 
 def watchlist_versions(watchlist: Watchlist) -> QuerySet:
@@ -35,7 +42,7 @@ def version_entries(version: WatchlistVersion) -> QuerySet:
 def entry_get(user, pk: int, perm: str = "watchlists.view_watchlist") -> WatchlistEntry:
     entry = WatchlistEntry.objects.select_related("version__watchlist").filter(pk=pk).first()
     if entry is None:
-        raise Http404("No entry matches the given query.")
+        raise Http404(NOT_FOUND)
     watchlist_get(user, entry.version.watchlist_id, perm)
     return entry
 
@@ -43,7 +50,7 @@ def entry_get(user, pk: int, perm: str = "watchlists.view_watchlist") -> Watchli
 def image_get(user, pk: int) -> ReferenceImage:
     image = ReferenceImage.objects.defer("template").select_related("entry__version__watchlist").filter(pk=pk).first()
     if image is None:
-        raise Http404("No image matches the given query.")
+        raise Http404(NOT_FOUND)
     watchlist_get(user, image.entry.version.watchlist_id, "watchlists.view_watchlist_images")
     return image
 

@@ -116,6 +116,19 @@ def _draft_for_change(*, actor, watchlist: Watchlist) -> WatchlistVersion:
 # --- Entries ---------------------------------------------------------------------------------
 
 
+def _draft_copy(draft: WatchlistVersion, entry: WatchlistEntry) -> WatchlistEntry:
+    """The entry itself if it is on the draft; else its copy there (a frozen version never changes)."""
+    if entry.version_id == draft.pk:
+        return entry
+    copy = draft.entries.filter(subject_ref=entry.subject_ref).first()
+    if copy is None:
+        raise ValidationError(
+            f"{entry.subject_ref} is no longer on this watchlist's current draft (version {draft.number}); "
+            "add it again as a new entry if it is still needed."
+        )
+    return copy
+
+
 def _entry_clean(entry: WatchlistEntry) -> None:
     errors: dict[str, str] = {}
     if entry.category not in settings.LFR_INCLUSION_CATEGORIES:
@@ -164,10 +177,11 @@ def entry_update(*, actor, entry: WatchlistEntry, **fields: Any) -> WatchlistEnt
     watchlist = entry.version.watchlist
     _require(actor, "watchlists.change_watchlist", watchlist, "build_watchlist")
     draft = _draft_for_change(actor=actor, watchlist=watchlist)
-    if entry.version_id != draft.pk:
-        # A frozen version never changes: edit the copy in the new draft.
-        entry = draft.entries.get(subject_ref=entry.subject_ref)
+    entry = _draft_copy(draft, entry)
     entry = WatchlistEntry.objects.select_for_update().get(pk=entry.pk)
+    new_ref = fields.get("subject_ref", entry.subject_ref)
+    if new_ref != entry.subject_ref and draft.entries.filter(subject_ref=new_ref).exclude(pk=entry.pk).exists():
+        raise ValidationError({"subject_ref": "Another entry on this watchlist already has this subject reference."})
     old = _entry_values(entry)
     for name, value in fields.items():
         if name in ENTRY_FIELDS:
@@ -190,8 +204,7 @@ def entry_remove(*, actor, entry: WatchlistEntry) -> None:
     watchlist = entry.version.watchlist
     _require(actor, "watchlists.change_watchlist", watchlist, "build_watchlist")
     draft = _draft_for_change(actor=actor, watchlist=watchlist)
-    if entry.version_id != draft.pk:
-        entry = draft.entries.get(subject_ref=entry.subject_ref)
+    entry = _draft_copy(draft, entry)
     subject_ref, pk = entry.subject_ref, entry.pk
     files = [image.image.name for image in entry.images.all()]
     entry.delete()
@@ -210,8 +223,7 @@ def reference_image_add(*, actor, entry: WatchlistEntry, data: bytes, filename: 
     _require(actor, "watchlists.change_watchlist", watchlist, "build_watchlist")
     checked = image_check(data, filename=filename)
     draft = _draft_for_change(actor=actor, watchlist=watchlist)
-    if entry.version_id != draft.pk:
-        entry = draft.entries.get(subject_ref=entry.subject_ref)
+    entry = _draft_copy(draft, entry)
     image = _reference_image_store(actor=actor, entry=entry, checked=checked)
     from .tasks import reference_image_assess_task
 

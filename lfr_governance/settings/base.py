@@ -113,7 +113,7 @@ MEDIA_URL = "/media-not-served/"  # media holds evidence and watchlist images: s
 # Uploads: a frame or image is held in memory and never spills to a temporary file.
 # Requests above LFR_MAX_UPLOAD_BYTES are answered 413 before their body is read.
 LFR_MAX_UPLOAD_BYTES = env.int("LFR_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
-FILE_UPLOAD_MAX_MEMORY_SIZE = LFR_MAX_UPLOAD_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = LFR_MAX_UPLOAD_BYTES  # raised below to the bulk-import cap
 DATA_UPLOAD_MAX_MEMORY_SIZE = LFR_MAX_UPLOAD_BYTES
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FILES = 200
@@ -178,3 +178,7 @@ LOGGING = {
 }
 
 from .policy import *  # noqa: E402,F401,F403  (inclusion categories, limits and retention: one place)
+from .policy import LFR_BULK_IMPORT_MAX_BYTES  # noqa: E402
+
+# The middleware caps each request by path, so the memory handler must hold the largest allowed.
+FILE_UPLOAD_MAX_MEMORY_SIZE = max(LFR_MAX_UPLOAD_BYTES, LFR_BULK_IMPORT_MAX_BYTES)
