@@ -22,7 +22,9 @@ class NavEntry:
 
 NAV_ENTRIES: list[NavEntry] = [
     NavEntry("Home", "home"),
+    NavEntry("Watchlists", "watchlists:list", perm="watchlists.view_watchlist"),
     NavEntry("Audit log", "audit:list", perm="audit.view_auditevent"),
+    NavEntry("Watchlist destruction", "watchlists:destroy_list", perm="watchlists.destroy_watchlistversion"),
     NavEntry("Users and roles", "admin:index", staff_only=True),
 ]
 
@@ -41,6 +43,7 @@ def navigation(request) -> dict:
             url = reverse(entry.url_name)
         except NoReverseMatch:
             continue
-        entries.append({"label": entry.label, "url": url, "current": request.path == url})
+        current = request.path == url if url == "/" else request.path.startswith(url)
+        entries.append({"label": entry.label, "url": url, "current": current})
     roles = [Role(r).label for r in sorted(user_roles(user))]
     return {"nav_entries": entries, "nav_roles": roles}
