@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # ReDoc served from this app: no CDN at run time
     "guardian",
     "lfr_governance.audit",
     "lfr_governance.accounts",
@@ -131,6 +132,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Watchlists, deployments, edge ingestion and alerts.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # Celery: the Redis that carries frames runs without persistence in every shape.
