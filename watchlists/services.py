@@ -262,10 +262,8 @@ def reference_image_assess(*, image_id: int) -> ReferenceImage | None:
     engine = get_engine()
     with image.image.open("rb") as fh:
         pixels = decode_image(fh.read())
-    quality = engine.assess_quality(pixels)
-    template = None
-    if quality.accepted:
-        template = engine.embed([engine.align(pixels, quality.face)])[0].astype("float32").tobytes()
+    quality, embedding = engine.enrolment_template(pixels)
+    template = embedding.astype("float32").tobytes() if embedding is not None else None
     measures = {
         key: (round(float(value), 3) if value is not None else None)
         for key, value in (

@@ -1,0 +1,149 @@
+"""Enrolment image quality gate: exactly one face, large, sharp, confidently detected, frontal."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from .face import Face
+
+
+class QualityReason(enum.StrEnum):
+    ACCEPTED = "accepted"
+    NO_FACE = "no_face"
+    MULTIPLE_FACES = "multiple_faces"
+    FACE_TOO_SMALL = "face_too_small"
+    BLURRED = "blurred"
+    LOW_DETECTOR_SCORE = "low_detector_score"
+    POSE_NOT_FRONTAL = "pose_not_frontal"
+
+
+@dataclass(frozen=True)
+class QualityPolicy:
+    """Floors an enrolment image must meet. Pixel sizes are in the uploaded image's pixels.
+
+    min_detector_score also decides which faces count: a second face counts only if it is
+    detected at least that clearly (see subject_candidates).
+    """
+
+    min_face_size: float = 80.0
+    min_inter_eye_distance: float = 30.0
+    min_sharpness: float = 100.0
+    min_detector_score: float = 0.8
+    max_yaw_ratio: float = 0.3
+    max_roll_degrees: float = 25.0
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    accepted: bool
+    reason: QualityReason
+    message: str
+    face_count: int
+    face: Face | None = None
+    detector_score: float | None = None
+    face_size: float | None = None
+    inter_eye_distance: float | None = None
+    sharpness: float | None = None
+    yaw_ratio: float | None = None
+    roll_degrees: float | None = None
+
+
+def sharpness_of(aligned_crop: np.ndarray) -> float:
+    """Variance of the Laplacian on the aligned crop, so the measure does not depend on image size."""
+    grey = cv2.cvtColor(aligned_crop, cv2.COLOR_BGR2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def pose_of(face: Face) -> tuple[float, float]:
+    """(yaw ratio, roll degrees) from the landmarks.
+
+    Yaw ratio: the nose tip's sideways offset from the eye midpoint, measured
+    along the eye line and divided by the inter-eye distance (0 when frontal).
+    Roll: the eye line's angle from horizontal.
+    """
+    right_eye, left_eye, nose = face.landmarks[0], face.landmarks[1], face.landmarks[2]
+    eye_line = left_eye - right_eye
+    distance = float(np.linalg.norm(eye_line))
+    if distance < 1e-6:
+        return float("inf"), 0.0
+    offset = float(np.dot(nose - (right_eye + left_eye) / 2, eye_line / distance))
+    roll = float(np.degrees(np.arctan2(eye_line[1], eye_line[0])))
+    return abs(offset) / distance, roll
+
+
+def subject_candidates(faces: Sequence[Face], policy: QualityPolicy) -> list[Face]:
+    """Faces that could be the subject: those detected clearly, or every face when none is clear.
+
+    A faint detection (below min_detector_score) beside a clear face, such as a
+    blurred bystander far behind, does not make the photo ambiguous.
+    """
+    clear = [face for face in faces if face.score >= policy.min_detector_score]
+    return clear or list(faces)
+
+
+def assess(faces: Sequence[Face], align: Callable[[Face], np.ndarray], policy: QualityPolicy) -> QualityResult:
+    """Judge the detections of one enrolment image; align gives the aligned crop of a face."""
+    faces = subject_candidates(faces, policy)
+    if not faces:
+        return QualityResult(
+            False,
+            QualityReason.NO_FACE,
+            "No face found: upload a photo in which the subject's face is clearly visible.",
+            face_count=0,
+        )
+    if len(faces) > 1:
+        return QualityResult(
+            False,
+            QualityReason.MULTIPLE_FACES,
+            f"{len(faces)} faces found: upload a photo, or crop this one, so that only the subject's face is in it.",
+            face_count=len(faces),
+        )
+    face = faces[0]
+    yaw, roll = pose_of(face)
+    measured = QualityResult(
+        True,
+        QualityReason.ACCEPTED,
+        "The photo meets the enrolment quality checks.",
+        face_count=1,
+        face=face,
+        detector_score=face.score,
+        face_size=min(face.width, face.height),
+        inter_eye_distance=face.inter_eye_distance,
+        sharpness=sharpness_of(align(face)),
+        yaw_ratio=yaw,
+        roll_degrees=roll,
+    )
+    refusal = _first_refusal(measured, policy)
+    if refusal is None:
+        return measured
+    return replace(measured, accepted=False, reason=refusal[0], message=refusal[1])
+
+
+def _first_refusal(m: QualityResult, policy: QualityPolicy) -> tuple[QualityReason, str] | None:
+    assert m.face_size is not None and m.inter_eye_distance is not None and m.sharpness is not None
+    assert m.detector_score is not None and m.yaw_ratio is not None and m.roll_degrees is not None
+    if m.face_size < policy.min_face_size or m.inter_eye_distance < policy.min_inter_eye_distance:
+        return QualityReason.FACE_TOO_SMALL, (
+            f"The face is too small ({m.face_size:.0f} px across, {m.inter_eye_distance:.0f} px between the eyes; "
+            f"at least {policy.min_face_size:.0f} and {policy.min_inter_eye_distance:.0f} needed): "
+            "upload a larger or closer photo."
+        )
+    if m.sharpness < policy.min_sharpness:
+        return QualityReason.BLURRED, (
+            "The face is blurred: upload a sharper photo (in focus, not moving, not heavily compressed)."
+        )
+    if m.detector_score < policy.min_detector_score:
+        return QualityReason.LOW_DETECTOR_SCORE, (
+            f"The face is not clearly visible (detector confidence {m.detector_score:.2f}, at least "
+            f"{policy.min_detector_score:.2f} needed): upload a clearer, unobstructed, well-lit photo."
+        )
+    if m.yaw_ratio > policy.max_yaw_ratio or abs(m.roll_degrees) > policy.max_roll_degrees:
+        return QualityReason.POSE_NOT_FRONTAL, (
+            "The face is turned or tilted too far: upload a photo in which the subject looks at the camera."
+        )
+    return None
