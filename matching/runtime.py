@@ -30,3 +30,16 @@ def get_engine(pack_id: str | None = None) -> FaceEngine:
     """The engine for `pack_id` (default: the configured pack); models load once per process."""
     with _lock:
         return _engine(pack_id or settings.LFR_FACE_PACK)
+
+
+SHIPPED_CALIBRATION_DIR = Path(__file__).resolve().parent / "engine" / "packs" / "calibration"
+
+
+def calibration_for_pack(pack_id: str) -> dict:
+    """The pack's calibration: the operator's own run (LFR_CALIBRATION_DIR) if there is one, else the shipped one."""
+    from matching.engine.calibration import load_calibration
+
+    try:
+        return load_calibration(Path(settings.LFR_CALIBRATION_DIR), pack_id)
+    except FileNotFoundError:
+        return load_calibration(SHIPPED_CALIBRATION_DIR, pack_id)

@@ -19,6 +19,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "watchlists.view_watchlist",
         "watchlists.build_watchlist",
         "watchlists.view_watchlist_images",
+        "deployments.add_deployment",
+        "deployments.change_deployment",
+        "deployments.view_deployment",
     },
     Role.REVIEWER: {
         "watchlists.view_watchlist",
@@ -28,8 +31,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.AUTHORISING_OFFICER: {
         "watchlists.view_watchlist",
         "watchlists.view_watchlist_images",
+        "deployments.view_deployment",
+        "deployments.authorise_deployment",
     },
-    Role.OPERATOR: set(),
+    Role.OPERATOR: {
+        "deployments.view_deployment",
+        "deployments.operate_deployment",
+    },
     Role.DPO: {
         "audit.view_auditevent",
         "audit.export_auditevent",
@@ -47,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "accounts.add_team",
         "accounts.change_team",
         "watchlists.destroy_watchlistversion",
+        "deployments.manage_edge_nodes",
     },
 }
 

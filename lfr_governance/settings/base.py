@@ -150,6 +150,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "lfr_governance.heartbeat", "schedule": 15.0},
+    # Opens processing at each deployment's start and closes it at its end.
+    "deployments-schedule-tick": {"task": "deployments.schedule_tick", "schedule": 10.0},
 }
 # /healthz answers 503 when no worker has answered for this long.
 LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=60)

@@ -39,3 +39,9 @@ LFR_RETENTION = {
     "alerts_days": env.int("LFR_RETENTION_ALERTS_DAYS", default=31),
     "watchlist_after_deployment_hours": env.int("LFR_RETENTION_WATCHLIST_HOURS", default=24),
 }
+
+# Deployments
+LFR_DEPLOYMENT_MAX_HOURS = env.int("LFR_DEPLOYMENT_MAX_HOURS", default=12)
+LFR_URGENT_CONFIRMATION_HOURS = env.int("LFR_URGENT_CONFIRMATION_HOURS", default=24)
+# How far an edge node's captured_at may be from the server's clock.
+LFR_EDGE_MAX_CLOCK_SKEW_SECONDS = env.int("LFR_EDGE_MAX_CLOCK_SKEW_SECONDS", default=30)

@@ -1,0 +1,40 @@
+from django.db import models
+
+
+class DeploymentStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted for authorisation"
+    AUTHORISED = "authorised", "Authorised"
+    REJECTED = "rejected", "Rejected"
+    SCHEDULED = "scheduled", "Scheduled"
+    LIVE = "live", "Live"
+    ENDED = "ended", "Ended"
+    REVIEWED = "reviewed", "Reviewed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+S = DeploymentStatus
+# The one table of allowed transitions (GOVERNANCE.md): each service checks it before acting.
+TRANSITIONS: dict[str, set[str]] = {
+    S.DRAFT: {S.SUBMITTED, S.CANCELLED},
+    S.SUBMITTED: {S.AUTHORISED, S.REJECTED, S.DRAFT, S.CANCELLED},
+    S.AUTHORISED: {S.SCHEDULED, S.DRAFT, S.CANCELLED},
+    S.REJECTED: {S.DRAFT, S.CANCELLED},
+    S.SCHEDULED: {S.LIVE, S.ENDED, S.DRAFT, S.CANCELLED},
+    S.LIVE: {S.ENDED, S.CANCELLED},
+    S.ENDED: {S.REVIEWED},
+    S.REVIEWED: set(),
+    S.CANCELLED: set(),
+}
+# Changing what an authorisation binds returns the deployment to draft from these states.
+REAUTHORISE_FROM = {S.SUBMITTED, S.AUTHORISED, S.SCHEDULED}
+EDITABLE = {S.DRAFT, S.REJECTED}
+
+
+def transition_allowed(current: str, new: str) -> bool:
+    return new in TRANSITIONS.get(current, set())
+
+
+class AuthorisationDecision(models.TextChoices):
+    AUTHORISED = "authorised", "Authorised"
+    REJECTED = "rejected", "Rejected"

@@ -1,0 +1,109 @@
+"""Reads for deployments, scoped to what the person may see."""
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from lfr_governance.permissions import get_for_user_or_404, has_role_perm, restrict
+
+from .choices import DeploymentStatus
+from .models import Authorisation, Deployment, EdgeNode
+
+S = DeploymentStatus
+NOT_FOUND = "Not found: it does not exist or you do not have access to it."
+
+
+def deployments_visible(user) -> QuerySet:
+    if not has_role_perm(user, "deployments.view_deployment"):
+        return Deployment.objects.none()
+    return restrict(
+        Deployment.objects.select_related("applicant", "team", "watchlist_version__watchlist", "authorising_officer"),
+        user, "deployments.view_deployment",
+    )
+
+
+def deployment_get(user, pk: int, perm: str = "deployments.view_deployment") -> Deployment:
+    if not has_role_perm(user, "deployments.view_deployment") or not has_role_perm(user, perm):
+        raise Http404(NOT_FOUND)
+    try:
+        return get_for_user_or_404(
+            Deployment.objects.select_related("watchlist_version__watchlist", "applicant", "authorising_officer"),
+            user, perm, pk=pk,
+        )
+    except Http404:
+        raise Http404(NOT_FOUND)
+
+
+def deployments_timeline(user) -> dict[str, list[Deployment]]:
+    """Upcoming, live and ended deployments the person may see, for the schedule page."""
+    qs = deployments_visible(user).order_by("starts_at")
+    return {
+        "live": [d for d in qs if d.status == S.LIVE],
+        "upcoming": [d for d in qs if d.status in (S.DRAFT, S.SUBMITTED, S.AUTHORISED, S.SCHEDULED)],
+        "ended": [d for d in qs.order_by("-ends_at") if d.status in (S.ENDED, S.REVIEWED, S.CANCELLED, S.REJECTED)],
+    }
+
+
+def authorisations_overdue(now=None) -> QuerySet:
+    """Urgent oral authorisations whose written confirmation is late."""
+    now = now or timezone.now()
+    return Authorisation.objects.filter(urgent_oral=True, written_confirmation_at__isnull=True,
+                                        written_confirmation_due_at__lt=now, superseded_at__isnull=True)
+
+
+def edge_nodes_all(user) -> QuerySet:
+    if not has_role_perm(user, "deployments.manage_edge_nodes"):
+        return EdgeNode.objects.none()
+    return EdgeNode.objects.annotate(deployment_count=Count("deployments"))
+
+
+def edge_node_live_deployment(node: EdgeNode, now=None) -> Deployment | None:
+    """The live deployment this node is bound to, within its window, if any."""
+    now = now or timezone.now()
+    return node.deployments.filter(status=S.LIVE, starts_at__lte=now, ends_at__gt=now).select_related(
+        "watchlist_version").first()
+
+
+def published_record(deployment: Deployment) -> dict:
+    """The publishable record: no personal data. Pipeline figures are zero until it fills them."""
+    counters = getattr(deployment, "counters", None)
+    alerts = _alert_figures(deployment)
+    start, end = deployment.went_live_at or deployment.starts_at, deployment.ended_at or deployment.ends_at
+    return {
+        "reference": f"LFR-{deployment.pk:05d}",
+        "date": timezone.localtime(deployment.starts_at).date().isoformat(),
+        "place": deployment.location_name,
+        "latitude": float(deployment.latitude),
+        "longitude": float(deployment.longitude),
+        "starts_at": deployment.starts_at.isoformat(),
+        "ends_at": deployment.ends_at.isoformat(),
+        "duration_minutes": int((end - start).total_seconds() // 60),
+        "status": deployment.status,
+        "watchlist_size": deployment.watchlist_version.size,
+        "faces_processed": counters.faces_detected if counters else 0,
+        "frames_processed": counters.frames_processed if counters else 0,
+        **alerts,
+        "threshold": deployment.threshold,
+        "model_pack": deployment.watchlist_version.pack_id,
+        "signs": deployment.signs.count(),
+        "leaflets": deployment.leaflets.aggregate(n=Sum("count"))["n"] or 0,
+        "purpose": deployment.offence_focus,
+    }
+
+
+def _alert_figures(deployment: Deployment) -> dict:
+    """Alert outcomes from the matching app when it has alerts for this deployment, else zeros."""
+    figures = {"alerts": 0, "true_alerts": 0, "false_alerts": 0, "engagements": 0, "arrests": 0}
+    try:
+        from matching.selectors import deployment_alert_figures
+    except ImportError:
+        return figures
+    figures.update(deployment_alert_figures(deployment))
+    return figures
+
+
+def published_deployments() -> QuerySet:
+    """Deployments whose record is public: authorised ones from scheduling on (not drafts or rejections)."""
+    return Deployment.objects.filter(
+        status__in=[S.SCHEDULED, S.LIVE, S.ENDED, S.REVIEWED]
+    ).select_related("watchlist_version").prefetch_related("signs", "leaflets").order_by("-starts_at")

@@ -1,0 +1,521 @@
+"""Writes for deployments: application, authorisation, schedule, go-live, end, review; edge nodes.
+
+Every transition locks the row, checks the one table in choices.TRANSITIONS, writes its audit row
+in the same transaction, and is its own function (there is no writable status field).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from lfr_governance.accounts.choices import Role, rank_at_least
+from lfr_governance.accounts.roles import user_has_role
+from lfr_governance.audit.models import Action
+from lfr_governance.audit.services import record
+from lfr_governance.permissions import has_role_perm, restrict
+from watchlists.choices import VersionStatus
+from watchlists.models import Watchlist, WatchlistVersion
+
+from .choices import EDITABLE, REAUTHORISE_FROM, AuthorisationDecision, DeploymentStatus, transition_allowed
+from .models import (
+    Authorisation,
+    Deployment,
+    DeploymentCounters,
+    EdgeNode,
+    LeafletRecord,
+    PostDeploymentReview,
+    SignageRecord,
+)
+
+S = DeploymentStatus
+APPLICATION_FIELDS = (
+    "title", "purpose", "offence_focus", "intelligence_case_ref", "location_name", "latitude", "longitude",
+    "area_radius_m", "area_polygon", "location_reason", "starts_at", "ends_at", "threshold",
+    "threshold_justification", "expected_footfall", "necessity_proportionality", "dpia_ref", "community_impact",
+    "engagement_notes", "public_prenotice",
+)
+# What an authorisation binds (GOVERNANCE.md): changing any of it needs a new authorisation.
+BOUND_FIELDS = ("location_name", "latitude", "longitude", "area_radius_m", "area_polygon", "starts_at", "ends_at",
+                "threshold")
+TEAM_PERMS = ("view_deployment", "change_deployment")
+AO_PERMS = ("view_deployment", "authorise_deployment")
+OPERATOR_PERMS = ("view_deployment", "operate_deployment")
+
+
+def _require(user, role_perm: str, deployment: Deployment, object_perm: str) -> None:
+    allowed = has_role_perm(user, role_perm) and restrict(
+        Deployment.objects.filter(pk=deployment.pk), user, f"deployments.{object_perm}"
+    ).exists()
+    if not allowed:
+        raise PermissionDenied("You are not allowed to do this on this deployment.")
+
+
+def _lock(deployment: Deployment) -> Deployment:
+    return Deployment.objects.select_for_update().select_related("watchlist_version").get(pk=deployment.pk)
+
+
+def _transition(deployment: Deployment, new: str, *, actor, event: str, changes: dict | None = None,
+                actor_label: str = "") -> Deployment:
+    if not transition_allowed(deployment.status, new):
+        raise ValidationError(
+            f"A deployment that is {deployment.get_status_display().lower()} cannot become "
+            f"{S(new).label.lower()}."
+        )
+    old = deployment.status
+    deployment.status = new
+    deployment.save(update_fields=["status", "updated_at", "went_live_at", "ended_at", "cancelled_reason"])
+    record(action=Action.ALTERATION, event=event, actor=actor, actor_label=actor_label, target=deployment,
+           deployment_id=deployment.pk, changes={"status": [old, new], **(changes or {})})
+    return deployment
+
+
+# --- Edge nodes ------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def edge_node_register(*, actor, name: str, camera_description: str, location_description: str = "",
+                       latitude: Decimal | None = None, longitude: Decimal | None = None) -> tuple[EdgeNode, str]:
+    """Registers a node and returns its token: shown this once, stored only as a hash."""
+    if not has_role_perm(actor, "deployments.manage_edge_nodes"):
+        raise PermissionDenied("Only an administrator can register edge nodes.")
+    token = "lfr_" + secrets.token_urlsafe(32)
+    node = EdgeNode(name=name, camera_description=camera_description, location_description=location_description,
+                    latitude=latitude, longitude=longitude, token_hash=_token_hash(token), token_prefix=token[:10],
+                    registered_by=actor)
+    node.full_clean()
+    node.save()
+    record(action=Action.COLLECTION, event="edge_node.register", actor=actor, target=node,
+           changes={"name": name, "token_prefix": node.token_prefix})
+    return node, token
+
+
+@transaction.atomic
+def edge_node_revoke(*, actor, node: EdgeNode) -> EdgeNode:
+    if not has_role_perm(actor, "deployments.manage_edge_nodes"):
+        raise PermissionDenied("Only an administrator can revoke edge nodes.")
+    node = EdgeNode.objects.select_for_update().get(pk=node.pk)
+    if node.revoked_at is None:
+        node.revoked_at = timezone.now()
+        node.save(update_fields=["revoked_at"])
+        record(action=Action.ALTERATION, event="edge_node.revoke", actor=actor, target=node,
+               changes={"token_prefix": node.token_prefix})
+    return node
+
+
+def edge_node_for_token(token: str) -> EdgeNode | None:
+    """The active node holding this token, or None (unknown and revoked alike)."""
+    if not token:
+        return None
+    return EdgeNode.objects.filter(token_hash=_token_hash(token), revoked_at__isnull=True).first()
+
+
+# --- Application -----------------------------------------------------------------------------
+
+
+def pack_threshold_floor(pack_id: str) -> float | None:
+    from matching.engine import load_manifest
+
+    return load_manifest(pack_id).threshold
+
+
+def _validate(deployment: Deployment) -> None:
+    errors: dict[str, str] = {}
+    version = deployment.watchlist_version
+    if version.status != VersionStatus.FROZEN:
+        errors["watchlist_version"] = "Choose a frozen watchlist version: only a frozen version can be deployed."
+    if deployment.starts_at and deployment.ends_at:
+        if deployment.ends_at <= deployment.starts_at:
+            errors["ends_at"] = "The end must be after the start."
+        elif deployment.ends_at - deployment.starts_at > timedelta(hours=settings.LFR_DEPLOYMENT_MAX_HOURS):
+            errors["ends_at"] = (f"A deployment may last at most {settings.LFR_DEPLOYMENT_MAX_HOURS} hours: "
+                                 "split a longer operation into separate applications.")
+    polygon = deployment.area_polygon or []
+    if not deployment.area_radius_m and len(polygon) < 3:
+        errors["area_radius_m"] = "Bound the area: give a radius in metres or a polygon of at least three points."
+    if polygon and not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in polygon):
+        errors["area_polygon"] = "Give the polygon as [[latitude, longitude], ...]."
+    if deployment.latitude is not None and not (-90 <= float(deployment.latitude) <= 90):
+        errors["latitude"] = "Latitude must be between -90 and 90."
+    if deployment.longitude is not None and not (-180 <= float(deployment.longitude) <= 180):
+        errors["longitude"] = "Longitude must be between -180 and 180."
+    if version.status == VersionStatus.FROZEN and deployment.threshold is not None:
+        floor = pack_threshold_floor(version.pack_id)
+        if floor is None:
+            errors["watchlist_version"] = f"Model pack {version.pack_id} has no validated threshold: calibrate it first."
+        elif deployment.threshold < floor and not deployment.threshold_justification.strip():
+            errors["threshold_justification"] = (
+                f"{deployment.threshold:.2f} is below the model pack's validated floor of {floor:.2f}: "
+                "record why a lower threshold is justified, or raise it."
+            )
+    if errors:
+        raise ValidationError(errors)
+    deployment.full_clean(exclude=["applicant", "team", "watchlist_version", "authorising_officer"])
+
+
+def _watchlist_version_for(actor, version: WatchlistVersion) -> WatchlistVersion:
+    visible = restrict(Watchlist.objects.filter(pk=version.watchlist_id), actor, "watchlists.view_watchlist")
+    if not visible.exists():
+        raise ValidationError({"watchlist_version": "Choose a watchlist you can see."})
+    return version
+
+
+@transaction.atomic
+def deployment_create(*, actor, watchlist_version: WatchlistVersion, edge_nodes=(), **fields: Any) -> Deployment:
+    if not has_role_perm(actor, "deployments.add_deployment"):
+        raise PermissionDenied("Only an intelligence officer can apply for a deployment.")
+    team = actor.profile.team
+    if team is None:
+        raise ValidationError("You belong to no team; ask an administrator to set your team first.")
+    _watchlist_version_for(actor, watchlist_version)
+    values = {k: v for k, v in fields.items() if k in APPLICATION_FIELDS}
+    if values.get("threshold") is None and watchlist_version.pack_id:
+        values["threshold"] = pack_threshold_floor(watchlist_version.pack_id)
+    deployment = Deployment(applicant=actor, team=team, watchlist_version=watchlist_version, **values)
+    _validate(deployment)
+    deployment.save()
+    deployment.edge_nodes.set(edge_nodes)
+    DeploymentCounters.objects.create(deployment=deployment)
+    for perm in TEAM_PERMS:
+        assign_perm(perm, team.group, deployment)
+    record(action=Action.COLLECTION, event="deployment.create", actor=actor, target=deployment,
+           deployment_id=deployment.pk, changes={"title": deployment.title, "watchlist_version": watchlist_version.pk,
+                                                 "digest": watchlist_version.digest})
+    return deployment
+
+
+def _snapshot(deployment: Deployment) -> dict[str, Any]:
+    values = {name: getattr(deployment, name) for name in BOUND_FIELDS}
+    for key in ("latitude", "longitude"):
+        values[key] = str(values[key])
+    for key in ("starts_at", "ends_at"):
+        values[key] = values[key].isoformat()
+    values["edge_nodes"] = sorted(deployment.edge_nodes.values_list("pk", flat=True))
+    values["watchlist_version"] = deployment.watchlist_version_id
+    values["watchlist_digest"] = deployment.watchlist_version.digest
+    return values
+
+
+@transaction.atomic
+def deployment_update(*, actor, deployment: Deployment, edge_nodes=None,
+                      watchlist_version: WatchlistVersion | None = None, **fields: Any) -> Deployment:
+    """Changes the application; a change to what was authorised returns it to draft for a new authorisation."""
+    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    deployment = _lock(deployment)
+    if deployment.status not in EDITABLE | REAUTHORISE_FROM:
+        raise ValidationError(f"A deployment that is {deployment.get_status_display().lower()} can no longer be "
+                              "changed; cancel it instead.")
+    before = _snapshot(deployment)
+    old = {k: getattr(deployment, k) for k in fields if k in APPLICATION_FIELDS}
+    for name, value in fields.items():
+        if name in APPLICATION_FIELDS:
+            setattr(deployment, name, value)
+    if watchlist_version is not None:
+        deployment.watchlist_version = _watchlist_version_for(actor, watchlist_version)
+    _validate(deployment)
+    deployment.save()
+    if edge_nodes is not None:
+        deployment.edge_nodes.set(edge_nodes)
+    after = _snapshot(deployment)
+    changed = {k: v for k, v in old.items() if getattr(deployment, k) != v}
+    record(action=Action.ALTERATION, event="deployment.update", actor=actor, target=deployment,
+           deployment_id=deployment.pk,
+           changes={"fields": sorted(changed) + (["edge_nodes"] if before["edge_nodes"] != after["edge_nodes"] else [])
+                    + (["watchlist_version"] if before["watchlist_version"] != after["watchlist_version"] else [])})
+    if deployment.status in REAUTHORISE_FROM and before != after:
+        Authorisation.objects.filter(deployment=deployment, superseded_at__isnull=True).update(superseded_at=timezone.now())
+        _transition(deployment, S.DRAFT, actor=actor, event="deployment.return_to_draft",
+                    changes={"reason": "what the authorisation binds was changed"})
+    return deployment
+
+
+@transaction.atomic
+def deployment_submit(*, actor, deployment: Deployment, authorising_officer) -> Deployment:
+    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    deployment = _lock(deployment)
+    if authorising_officer.pk == deployment.applicant_id or authorising_officer.pk == actor.pk:
+        raise ValidationError({"authorising_officer": "The applicant cannot authorise their own application: "
+                                                      "choose another officer."})
+    _check_ao(authorising_officer)
+    _validate(deployment)
+    if not deployment.edge_nodes.exists():
+        raise ValidationError({"edge_nodes": "Choose at least one edge node."})
+    deployment.authorising_officer = authorising_officer
+    deployment.save(update_fields=["authorising_officer", "updated_at"])
+    for perm in AO_PERMS:
+        assign_perm(perm, authorising_officer, deployment)
+    # The authorising officer of a deployment that uses a watchlist may see it (GOVERNANCE.md).
+    for perm in ("view_watchlist", "view_watchlist_images"):
+        assign_perm(perm, authorising_officer, deployment.watchlist_version.watchlist)
+    return _transition(deployment, S.SUBMITTED, actor=actor, event="deployment.submit",
+                       changes={"authorising_officer": authorising_officer.get_username()})
+
+
+def _check_ao(user) -> None:
+    if not user_has_role(user, Role.AUTHORISING_OFFICER):
+        raise ValidationError({"authorising_officer": f"{user.get_username()} is not an authorising officer."})
+    minimum = settings.LFR_AO_MIN_RANK
+    if not rank_at_least(user.profile.rank, minimum):
+        raise ValidationError({"authorising_officer": (
+            f"{user.get_username()} is a {user.profile.get_rank_display()}; authorisation needs the rank of "
+            f"{minimum.replace('_', ' ')} or above.")})
+
+
+@transaction.atomic
+def deployment_withdraw(*, actor, deployment: Deployment) -> Deployment:
+    """The applicant takes a submitted application back to draft."""
+    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    return _transition(_lock(deployment), S.DRAFT, actor=actor, event="deployment.withdraw")
+
+
+def deployment_estimate(deployment: Deployment, *, threshold: float | None = None):
+    """Expected false alerts: watchlist size x expected footfall x the pack's FMR at the threshold."""
+    from matching.engine.calibration import expected_false_alerts
+    from matching.runtime import calibration_for_pack
+
+    calibration = calibration_for_pack(deployment.watchlist_version.pack_id)
+    return expected_false_alerts(calibration, threshold if threshold is not None else deployment.threshold,
+                                 deployment.watchlist_version.size, deployment.expected_footfall)
+
+
+def _decide(actor, deployment: Deployment) -> Deployment:
+    _require(actor, "deployments.authorise_deployment", deployment, "authorise_deployment")
+    deployment = _lock(deployment)
+    if actor.pk == deployment.applicant_id:
+        raise PermissionDenied("You applied for this deployment, so another officer must authorise it.")
+    try:
+        _check_ao(actor)
+    except ValidationError as exc:
+        raise PermissionDenied(" ".join(exc.messages))
+    return deployment
+
+
+@transaction.atomic
+def deployment_authorise(*, actor, deployment: Deployment, reasons: str, urgent_oral: bool = False) -> Authorisation:
+    deployment = _decide(actor, deployment)
+    if not reasons.strip():
+        raise ValidationError({"reasons": "Record the reasons for the authorisation."})
+    _validate(deployment)
+    now = timezone.now()
+    estimate = deployment_estimate(deployment)
+    authorisation = Authorisation.objects.create(
+        deployment=deployment, authorising_officer=actor, decision=AuthorisationDecision.AUTHORISED,
+        reasons=reasons.strip(), decided_at=now, urgent_oral=urgent_oral,
+        written_confirmation_due_at=now + timedelta(hours=settings.LFR_URGENT_CONFIRMATION_HOURS) if urgent_oral else None,
+        bound_watchlist_digest=deployment.watchlist_version.digest, bound=_snapshot(deployment),
+        estimate={"expected": estimate.expected, "expected_upper_95": estimate.expected_upper_95, "fmr": estimate.fmr,
+                  "threshold": estimate.threshold, "footfall": deployment.expected_footfall,
+                  "watchlist_size": deployment.watchlist_version.size},
+    )
+    _transition(deployment, S.AUTHORISED, actor=actor, event="deployment.authorise",
+                changes={"authorisation": authorisation.pk, "urgent_oral": urgent_oral,
+                         "digest": authorisation.bound_watchlist_digest})
+    return authorisation
+
+
+@transaction.atomic
+def deployment_reject(*, actor, deployment: Deployment, reasons: str) -> Authorisation:
+    deployment = _decide(actor, deployment)
+    if not reasons.strip():
+        raise ValidationError({"reasons": "Say why the application is rejected, so the applicant can act on it."})
+    authorisation = Authorisation.objects.create(
+        deployment=deployment, authorising_officer=actor, decision=AuthorisationDecision.REJECTED,
+        reasons=reasons.strip(), decided_at=timezone.now(), bound_watchlist_digest=deployment.watchlist_version.digest,
+        bound=_snapshot(deployment),
+    )
+    _transition(deployment, S.REJECTED, actor=actor, event="deployment.reject", changes={"reasons": reasons.strip()})
+    return authorisation
+
+
+@transaction.atomic
+def authorisation_confirm_in_writing(*, actor, authorisation: Authorisation, text: str) -> Authorisation:
+    authorisation = Authorisation.objects.select_for_update().get(pk=authorisation.pk)
+    if authorisation.authorising_officer_id != actor.pk:
+        raise PermissionDenied("Only the officer who gave the oral authorisation can confirm it in writing.")
+    if not authorisation.urgent_oral or authorisation.written_confirmation_at:
+        raise ValidationError("This authorisation needs no written confirmation.")
+    if not text.strip():
+        raise ValidationError({"text": "Write the confirmation."})
+    authorisation.written_confirmation_at, authorisation.written_confirmation_text = timezone.now(), text.strip()
+    authorisation.save()
+    record(action=Action.ALTERATION, event="deployment.authorisation_confirm", actor=actor, target=authorisation,
+           deployment_id=authorisation.deployment_id,
+           changes={"late": authorisation.written_confirmation_at > authorisation.written_confirmation_due_at})
+    return authorisation
+
+
+def current_authorisation(deployment: Deployment) -> Authorisation | None:
+    return deployment.authorisations.filter(decision=AuthorisationDecision.AUTHORISED,
+                                            superseded_at__isnull=True).first()
+
+
+@transaction.atomic
+def deployment_schedule(*, actor, deployment: Deployment) -> Deployment:
+    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    deployment = _lock(deployment)
+    if deployment.ends_at <= timezone.now():
+        raise ValidationError("The deployment window has already passed: change the times (a new authorisation).")
+    if deployment.edge_nodes.filter(revoked_at__isnull=False).exists():
+        raise ValidationError({"edge_nodes": "An edge node of this deployment has been revoked: replace it."})
+    return _transition(deployment, S.SCHEDULED, actor=actor, event="deployment.schedule")
+
+
+def signage_in_place(deployment: Deployment, at=None) -> bool:
+    at = at or timezone.now()
+    return deployment.signs.filter(placed_at__lte=at, removed_at__isnull=True).exists()
+
+
+def go_live_problems(deployment: Deployment, now=None) -> list[str]:
+    now = now or timezone.now()
+    problems = []
+    if deployment.status != S.SCHEDULED:
+        problems.append(f"The deployment is {deployment.get_status_display().lower()}, not scheduled.")
+    authorisation = current_authorisation(deployment)
+    if authorisation is None:
+        problems.append("There is no current authorisation.")
+    elif authorisation.bound_watchlist_digest != deployment.watchlist_version.digest:
+        problems.append("The watchlist digest differs from the one authorised.")
+    if not deployment.starts_at <= now < deployment.ends_at:
+        problems.append("It is outside the authorised window.")
+    if not signage_in_place(deployment, now):
+        problems.append("No sign is recorded as placed: record the signage first.")
+    return problems
+
+
+@transaction.atomic
+def deployment_go_live(*, deployment: Deployment, actor=None) -> Deployment:
+    """Opens processing (beat calls this at the start time); refused unless every condition holds."""
+    deployment = _lock(deployment)
+    problems = go_live_problems(deployment)
+    if problems:
+        raise ValidationError(problems)
+    deployment.went_live_at = timezone.now()
+    return _transition(deployment, S.LIVE, actor=actor, actor_label="" if actor else "schedule",
+                       event="deployment.go_live")
+
+
+@transaction.atomic
+def deployment_end(*, deployment: Deployment, actor=None, reason: str = "end time reached") -> Deployment:
+    deployment = _lock(deployment)
+    deployment.ended_at = timezone.now()
+    return _transition(deployment, S.ENDED, actor=actor, actor_label="" if actor else "schedule",
+                       event="deployment.end", changes={"reason": reason})
+
+
+@transaction.atomic
+def deployment_cancel(*, actor, deployment: Deployment, reason: str) -> Deployment:
+    deployment = _lock(deployment)
+    may = restrict(Deployment.objects.filter(pk=deployment.pk), actor, "deployments.change_deployment").exists() or \
+        restrict(Deployment.objects.filter(pk=deployment.pk), actor, "deployments.authorise_deployment").exists()
+    if not may:
+        raise PermissionDenied("Only the applicant's team or the authorising officer can cancel this deployment.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the deployment is cancelled."})
+    deployment.cancelled_reason = reason.strip()
+    return _transition(deployment, S.CANCELLED, actor=actor, event="deployment.cancel", changes={"reason": reason})
+
+
+def deployments_schedule_tick(now=None) -> dict[str, list[int]]:
+    """Beat's job: open processing at each start time and close it at each end time."""
+    now = now or timezone.now()
+    opened, closed, refused = [], [], []
+    for deployment in Deployment.objects.filter(status=S.SCHEDULED, starts_at__lte=now, ends_at__gt=now):
+        try:
+            deployment_go_live(deployment=deployment)
+            opened.append(deployment.pk)
+        except ValidationError:
+            refused.append(deployment.pk)  # stays scheduled; the page shows why
+    for deployment in Deployment.objects.filter(status__in=[S.LIVE, S.SCHEDULED], ends_at__lte=now):
+        reason = "end time reached" if deployment.status == S.LIVE else "window passed without going live"
+        deployment_end(deployment=deployment, reason=reason)
+        closed.append(deployment.pk)
+    return {"opened": opened, "closed": closed, "not_ready": refused}
+
+
+# --- Signage, leaflets, operators, review ------------------------------------------------------
+
+
+@transaction.atomic
+def signage_record_add(*, actor, deployment: Deployment, position_description: str, latitude, longitude, size: str,
+                       placed_at, photo: bytes | None = None, photo_name: str = "sign.jpg") -> SignageRecord:
+    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    if deployment.status in (S.ENDED, S.REVIEWED, S.CANCELLED):
+        raise ValidationError("The deployment is over: signage can no longer be added.")
+    sign = SignageRecord(deployment=deployment, position_description=position_description, latitude=latitude,
+                         longitude=longitude, size=size, placed_at=placed_at, placed_by=actor)
+    if photo:
+        from watchlists.images import image_check
+
+        checked = image_check(photo, filename=photo_name)
+        sign.photo = ContentFile(checked.data, name=f"{checked.sha256[:16]}.img")
+    sign.full_clean(exclude=["photo"])
+    sign.save()
+    record(action=Action.COLLECTION, event="deployment.signage_add", actor=actor, target=sign,
+           deployment_id=deployment.pk, changes={"position": position_description, "size": size})
+    return sign
+
+
+@transaction.atomic
+def signage_record_removed(*, actor, sign: SignageRecord, removed_at) -> SignageRecord:
+    _require(actor, "deployments.change_deployment", sign.deployment, "change_deployment")
+    sign = SignageRecord.objects.select_for_update().get(pk=sign.pk)
+    sign.removed_at = removed_at
+    sign.full_clean(exclude=["photo"])
+    sign.save()
+    record(action=Action.ALTERATION, event="deployment.signage_removed", actor=actor, target=sign,
+           deployment_id=sign.deployment_id, changes={"removed_at": removed_at.isoformat()})
+    return sign
+
+
+@transaction.atomic
+def leaflet_record_add(*, actor, deployment: Deployment, count: int, window_start, window_end,
+                       where: str) -> LeafletRecord:
+    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    leaflet = LeafletRecord(deployment=deployment, count=count, window_start=window_start, window_end=window_end,
+                            where=where, distributed_by=actor)
+    leaflet.full_clean()
+    leaflet.save()
+    record(action=Action.COLLECTION, event="deployment.leaflet_add", actor=actor, target=leaflet,
+           deployment_id=deployment.pk, changes={"count": count, "where": where})
+    return leaflet
+
+
+@transaction.atomic
+def operator_assign(*, actor, deployment: Deployment, operator) -> None:
+    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    if not user_has_role(operator, Role.OPERATOR):
+        raise ValidationError({"operator": f"{operator.get_username()} does not hold the operator role."})
+    deployment.operators.add(operator)
+    for perm in OPERATOR_PERMS:
+        assign_perm(perm, operator, deployment)
+    record(action=Action.ALTERATION, event="deployment.operator_assign", actor=actor, target=deployment,
+           deployment_id=deployment.pk, changes={"operator": operator.get_username()})
+
+
+@transaction.atomic
+def deployment_review(*, actor, deployment: Deployment, what_happened: str, lessons: str = "",
+                      issues_raised: str = "") -> PostDeploymentReview:
+    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    deployment = _lock(deployment)
+    if not what_happened.strip():
+        raise ValidationError({"what_happened": "Describe what happened during the deployment."})
+    review = PostDeploymentReview.objects.create(
+        deployment=deployment, what_happened=what_happened.strip(), lessons=lessons.strip(),
+        issues_raised=issues_raised.strip(), reviewed_by=actor, reviewed_at=timezone.now(),
+    )
+    _transition(deployment, S.REVIEWED, actor=actor, event="deployment.review")
+    return review
