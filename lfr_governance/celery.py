@@ -13,8 +13,10 @@ app.autodiscover_tasks(["lfr_governance"])
 
 
 @worker_ready.connect
-def _first_heartbeat(**kwargs) -> None:
+def _first_heartbeat(sender=None, **kwargs) -> None:
     # A worker proves itself at once on start-up; beat's heartbeat task keeps it fresh.
     from lfr_governance.health import worker_heartbeat_write
 
     worker_heartbeat_write()
+    # A purge at start-up too, so a fresh or restarted system proves its retention job at once.
+    sender.app.send_task("retention.purge")

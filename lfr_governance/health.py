@@ -39,4 +39,21 @@ def health_check() -> tuple[bool, dict]:
     else:
         age = max(0.0, time.time() - float(heartbeat))
         checks["worker"] = {"ok": age <= max_age, "last_seen_seconds_ago": round(age, 1), "max_age_seconds": max_age}
+    checks["purge"] = _purge_check()
     return all(c["ok"] for c in checks.values()), checks
+
+
+def _purge_check() -> dict:
+    from django.utils import timezone
+
+    from lfr_governance.retention.services import last_successful_purge
+
+    max_age = settings.LFR_PURGE_MAX_AGE_MINUTES * 60
+    try:
+        run = last_successful_purge()
+    except Exception as exc:  # the database check reports the cause
+        return {"ok": False, "error": exc.__class__.__name__}
+    if run is None:
+        return {"ok": False, "error": "no retention purge has succeeded yet", "max_age_seconds": max_age}
+    age = (timezone.now() - run.finished_at).total_seconds()
+    return {"ok": age <= max_age, "last_success_seconds_ago": round(age), "max_age_seconds": max_age}

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "guardian",
     "lfr_governance.audit",
     "lfr_governance.accounts",
+    "lfr_governance.retention",
     "watchlists",
     "deployments",
     "matching",
@@ -152,6 +153,8 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "lfr_governance.heartbeat", "schedule": 15.0},
     # Opens processing at each deployment's start and closes it at its end.
     "deployments-schedule-tick": {"task": "deployments.schedule_tick", "schedule": 10.0},
+    # Deletes what the retention policy says is due.
+    "retention-purge": {"task": "retention.purge", "schedule": 300.0},
 }
 # /healthz answers 503 when no worker has answered for this long.
 LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=60)

@@ -45,3 +45,8 @@ LFR_DEPLOYMENT_MAX_HOURS = env.int("LFR_DEPLOYMENT_MAX_HOURS", default=12)
 LFR_URGENT_CONFIRMATION_HOURS = env.int("LFR_URGENT_CONFIRMATION_HOURS", default=24)
 # How far an edge node's captured_at may be from the server's clock.
 LFR_EDGE_MAX_CLOCK_SKEW_SECONDS = env.int("LFR_EDGE_MAX_CLOCK_SKEW_SECONDS", default=30)
+
+# The purge job runs every 5 minutes; a record more than this past its period counts as overdue,
+# and /healthz turns red when the last successful purge is older than LFR_PURGE_MAX_AGE_MINUTES.
+LFR_PURGE_GRACE_MINUTES = env.int("LFR_PURGE_GRACE_MINUTES", default=15)
+LFR_PURGE_MAX_AGE_MINUTES = env.int("LFR_PURGE_MAX_AGE_MINUTES", default=20)

@@ -12,6 +12,16 @@ from lfr_governance.launcher import _pick_port, _wait_for_port
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def recent_purge(db):
+    from django.utils import timezone
+
+    from lfr_governance.retention.models import PurgeRun
+
+    now = timezone.now()
+    return PurgeRun.objects.create(started_at=now, finished_at=now, status="succeeded")
+
+
 def test_healthz_ok_with_a_real_worker(client, celery_worker_process, settings):
     from lfr_governance.tasks import heartbeat
 
@@ -61,3 +71,18 @@ def test_healthz_503_when_redis_goes_down(client, settings, tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_healthz_503_when_the_purge_job_has_not_run_for_too_long(client, settings, recent_purge):
+    from datetime import timedelta
+
+    from lfr_governance.retention.models import PurgeRun
+
+    redis.Redis.from_url(settings.REDIS_URL).set(HEARTBEAT_KEY, f"{time.time():.3f}")
+    assert client.get("/healthz").status_code == 200
+    # Every run (a test worker's start-up purge included) is made older than the limit.
+    PurgeRun.objects.update(
+        finished_at=recent_purge.finished_at - timedelta(minutes=settings.LFR_PURGE_MAX_AGE_MINUTES + 1))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["purge"]["ok"] is False
