@@ -41,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.DPO: {
         "audit.view_auditevent",
         "audit.export_auditevent",
+        "retention.view_purgerun",
     },
     Role.ADMINISTRATOR: {
         "audit.view_auditevent",

@@ -1,6 +1,9 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
 app_name = "audit"
-urlpatterns = [path("", views.audit_list, name="list")]
+urlpatterns = [
+    path("", views.audit_list, name="list"),
+    re_path(r"^export\.(?P<fmt>csv|json)$", views.audit_export, name="export"),
+]

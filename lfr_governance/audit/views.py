@@ -1,23 +1,70 @@
+import csv
+import io
+import json
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
-from lfr_governance.permissions import require_role_perm
+from lfr_governance.permissions import has_role_perm, require_role_perm
 
 from .models import Action
-from .selectors import audit_events_filtered
-from .services import audit_chain_verify
+from .selectors import FILTERS, audit_event_row, audit_events_filtered
+from .services import audit_chain_verify, record
+
+
+def _filters(request) -> dict[str, str]:
+    filters = {k: request.GET.get(k, "").strip() for k in FILTERS}
+    if filters["action"] not in Action.values:
+        filters["action"] = ""
+    return filters
 
 
 @login_required
+@never_cache
+@require_GET
 def audit_list(request):
     require_role_perm(request.user, "audit.view_auditevent")
-    filters = {k: request.GET.get(k, "").strip() for k in ("actor", "action", "event", "target")}
-    if filters["action"] not in Action.values:
-        filters["action"] = ""
+    filters = _filters(request)
     page = Paginator(audit_events_filtered(**filters), 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "audit/list.html",
-        {"page": page, "filters": filters, "actions": Action.choices, "chain": audit_chain_verify()},
-    )
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return render(request, "audit/list.html", {
+        "page": page, "filters": filters, "actions": Action.choices, "chain": audit_chain_verify(),
+        "query": query, "can_export": has_role_perm(request.user, "audit.export_auditevent"),
+    })
+
+
+@login_required
+@never_cache
+@require_GET
+def audit_export(request, fmt: str):
+    """Export for the regulator: itself a disclosure, audited with its justification."""
+    require_role_perm(request.user, "audit.export_auditevent")
+    justification = request.GET.get("justification", "").strip()
+    if len(justification) < 10:
+        return HttpResponse("Say why the audit log is being exported (at least 10 characters), e.g. "
+                            "'ICO request 2026/114'. Go back and fill in the reason.", status=400,
+                            content_type="text/plain; charset=utf-8")
+    filters = _filters(request)
+    rows = [audit_event_row(e) for e in audit_events_filtered(**filters).order_by("id")]
+    chain = audit_chain_verify()
+    record(action=Action.DISCLOSURE, event="audit.export", actor=request.user, target_type="audit.auditevent",
+           target_id="filtered", justification=justification,
+           changes={"format": fmt, "filters": {k: v for k, v in filters.items() if v}, "rows": len(rows)})
+    if fmt == "json":
+        body = json.dumps({"chain": {"ok": chain.ok, "checked": chain.checked, "reason": chain.reason},
+                           "filters": filters, "rows": rows}, indent=1)
+        response = HttpResponse(body, content_type="application/json")
+    else:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "changes": json.dumps(row["changes"], sort_keys=True)})
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-log.{fmt}"'
+    return response

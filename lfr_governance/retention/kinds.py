@@ -24,6 +24,10 @@ class DataKind:
     trigger: str
     due: Callable[[datetime], Iterable] | None = None
     purge: Callable[[object], None] | None = None
+    # For the DPO report: {held, deleted, deleted_at, due_at} for one deployment.
+    report: Callable[[object, datetime], dict] | None = None
+    # For the "held by age" chart: creation times of the records of this kind still held.
+    held_since: Callable[[], Iterable[datetime]] | None = None
 
 
 def _watchlist_versions_due(now: datetime):
@@ -51,6 +55,30 @@ def _watchlist_version_purge(version) -> None:
     )
 
 
+def _watchlist_report(deployment, now: datetime) -> dict:
+    from watchlists.models import ReferenceImage, WatchlistManifest
+
+    version = deployment.watchlist_version
+    manifest = WatchlistManifest.objects.filter(version=version).first()
+    end = deployment.ended_at or deployment.ends_at
+    due = end + timedelta(hours=settings.LFR_RETENTION["watchlist_after_deployment_hours"])
+    held = ReferenceImage.objects.filter(entry__version=version).count()
+    finished = deployment.status in ("ended", "reviewed", "cancelled")
+    return {
+        "held": held,
+        "deleted": sum(e.get("images_destroyed", 0) for e in manifest.entries) if manifest else 0,
+        "deleted_at": manifest.destroyed_at if manifest else None,
+        "due_at": due if finished else None,
+        "overdue": bool(finished and held and now > due + timedelta(minutes=settings.LFR_PURGE_GRACE_MINUTES)),
+    }
+
+
+def _watchlist_held_since() -> Iterable[datetime]:
+    from watchlists.models import ReferenceImage
+
+    return ReferenceImage.objects.values_list("created_at", flat=True)
+
+
 def data_kinds() -> list[DataKind]:
     r = settings.LFR_RETENTION
     kinds = [
@@ -60,13 +88,11 @@ def data_kinds() -> list[DataKind]:
                  "From the alert, unless a legal hold is recorded"),
         DataKind("watchlist_images", "Watchlist images and templates",
                  f"{r['watchlist_after_deployment_hours']} hours", "After the last deployment using the version ends",
-                 due=_watchlist_versions_due, purge=_watchlist_version_purge),
+                 due=_watchlist_versions_due, purge=_watchlist_version_purge, report=_watchlist_report,
+                 held_since=_watchlist_held_since),
         DataKind("records", "Deployment records, authorisations, signage and leaflet records, manifests, counters",
                  "Kept", "These hold no biometric data"),
         DataKind("audit_log", "Audit log", "Kept", "Append-only and tamper-evident"),
     ]
-    return [extra_kinds.get(k.key, k) for k in kinds]
+    return kinds
 
-
-# Apps that own a data kind's records register its due/purge functions here (e.g. matching: alerts).
-extra_kinds: dict[str, DataKind] = {}

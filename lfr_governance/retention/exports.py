@@ -1,0 +1,76 @@
+"""The DPO report as CSV and as PDF: the same rows the page shows."""
+
+import csv
+import io
+
+from django.utils import timezone
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from . import charts
+from .selectors import deletions_by_day, held_by_age
+
+CSV_HEADER = ["deployment", "title", "status", "data kind", "held", "deleted", "deleted at", "due at", "overdue"]
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z") if value else ""
+
+
+def report_rows(reports: list[dict]) -> list[list[str]]:
+    rows = []
+    for report in reports:
+        d = report["deployment"]
+        for row in report["kinds"]:
+            rows.append([f"LFR-{d.pk:05d}", d.title, d.get_status_display(), row["kind"].label, str(row["held"]),
+                         str(row["deleted"]), _when(row["deleted_at"]), _when(row["due_at"]),
+                         "yes" if row["overdue"] else "no"])
+        nm = report["non_match"]
+        rows.append([f"LFR-{d.pk:05d}", d.title, d.get_status_display(), "Non-match frames, crops and templates",
+                     "0", str(nm["frames_deleted"]), "at processing", "at once", "no"])
+    return rows
+
+
+def report_csv(reports: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    writer.writerows(report_rows(reports))
+    return out.getvalue()
+
+
+def report_pdf(reports: list[dict], summary: dict) -> bytes:
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=landscape(A4), title="Retention and deletion report",
+                            leftMargin=15 * mm, rightMargin=15 * mm, topMargin=12 * mm, bottomMargin=12 * mm)
+    styles = getSampleStyleSheet()
+    last = summary["last_success"]
+    story = [
+        Paragraph("Retention and deletion report", styles["Title"]),
+        Paragraph(f"Produced {_when(timezone.now())}. Last successful purge: "
+                  f"{_when(last.finished_at) if last else 'never'}. Overdue records: {summary['overdue_total']}.",
+                  styles["Normal"]),
+        Spacer(1, 4 * mm),
+    ]
+    table = Table([CSV_HEADER] + report_rows(reports), repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8), ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3f2f1")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    story += [table, Spacer(1, 4 * mm)]
+    for report in reports:
+        nm = report["non_match"]
+        story.append(Paragraph(
+            f"LFR-{report['deployment'].pk:05d} non-match deletion evidence: frames received {nm['frames_received']}, "
+            f"processed {nm['frames_processed']}, deleted {nm['frames_deleted']}, refused {nm['frames_refused']}, "
+            f"faces detected {nm['faces_detected']}; deletion latency mean {nm['deletion_ms_mean'] or 0} ms, "
+            f"max {nm['deletion_ms_max'] or 0} ms.", styles["Normal"]))
+    story.append(Spacer(1, 4 * mm))
+    for png in (charts.deletions_chart(deletions_by_day()), charts.held_by_age_chart(held_by_age())):
+        story.append(Image(io.BytesIO(png), width=230 * mm, height=80 * mm))
+    doc.build(story)
+    return out.getvalue()
