@@ -24,6 +24,7 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("Home", "home"),
     NavEntry("Watchlists", "watchlists:list", perm="watchlists.view_watchlist"),
     NavEntry("Audit log", "audit:list", perm="audit.view_auditevent"),
+    NavEntry("Retention report", "retention:report", perm="retention.view_purgerun"),
     NavEntry("Watchlist destruction", "watchlists:destroy_list", perm="watchlists.destroy_watchlistversion"),
     NavEntry("Users and roles", "admin:index", staff_only=True),
 ]
