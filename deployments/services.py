@@ -419,8 +419,8 @@ def deployment_end(*, deployment: Deployment, actor=None, reason: str = "end tim
 @transaction.atomic
 def deployment_cancel(*, actor, deployment: Deployment, reason: str) -> Deployment:
     deployment = _lock(deployment)
-    may = restrict(Deployment.objects.filter(pk=deployment.pk), actor, "deployments.change_deployment").exists() or \
-        restrict(Deployment.objects.filter(pk=deployment.pk), actor, "deployments.authorise_deployment").exists()
+    may = any(has_role_perm(actor, perm) and restrict(Deployment.objects.filter(pk=deployment.pk), actor, perm).exists()
+              for perm in ("deployments.change_deployment", "deployments.authorise_deployment"))
     if not may:
         raise PermissionDenied("Only the applicant's team or the authorising officer can cancel this deployment.")
     if not reason.strip():

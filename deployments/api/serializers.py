@@ -1,0 +1,359 @@
+"""Input and output serializers for the deployments API (HackSoft style: no model serializers, no writes here).
+
+Input serializers only parse types; the rules (bounded area and length, threshold floor, applicant and
+authorising officer differ, the transition table) live once, in deployments.services, and come back as
+field errors through the API's exception handler. There is no writable status: transitions are
+endpoints. No serializer ever carries an edge node's token hash, and only the registration answer
+carries the token itself.
+"""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from watchlists.models import WatchlistVersion
+
+from ..choices import AuthorisationDecision, DeploymentStatus
+from ..models import EdgeNode
+
+
+def _username_field(help_text: str) -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.filter(is_active=True), help_text=help_text,
+        error_messages={"does_not_exist": "No active user has the username {value}."},
+    )
+
+
+def _coordinate(help_text: str, **kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=9, decimal_places=6, help_text=help_text, **kwargs)
+
+
+# --- Application -----------------------------------------------------------------------------
+
+
+class DeploymentInputSerializer(serializers.Serializer):
+    """The application. With PATCH every field is optional and only the fields sent change."""
+
+    title = serializers.CharField(max_length=200)
+    purpose = serializers.CharField()
+    offence_focus = serializers.CharField(max_length=300)
+    intelligence_case_ref = serializers.CharField(max_length=64)
+    location_name = serializers.CharField(max_length=200)
+    latitude = _coordinate("Latitude of the centre of the area.")
+    longitude = _coordinate("Longitude of the centre of the area.")
+    area_radius_m = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="Radius of the area in metres (or give a polygon)."
+    )
+    area_polygon = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        required=False, help_text="[[latitude, longitude], ...] with at least three points (or give a radius).",
+    )
+    location_reason = serializers.CharField(help_text="Why watchlisted people are expected to be there.")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(help_text="At most LFR_DEPLOYMENT_MAX_HOURS after the start.")
+    watchlist_version = serializers.PrimaryKeyRelatedField(
+        queryset=WatchlistVersion.objects.all(), help_text="Id of a frozen watchlist version you can see.",
+        # The same words as the service's, so a version that exists but is not visible answers alike.
+        error_messages={"does_not_exist": "Choose a watchlist you can see."},
+    )
+    edge_nodes = serializers.PrimaryKeyRelatedField(
+        queryset=EdgeNode.objects.filter(revoked_at__isnull=True), many=True, required=False,
+        help_text="Ids of the registered edge nodes to use (needed before submission).",
+        error_messages={"does_not_exist": "No active edge node has the id {pk_value}."},
+    )
+    threshold = serializers.FloatField(
+        required=False,
+        help_text="Match threshold; the model pack's validated floor when left out.",
+    )
+    threshold_justification = serializers.CharField(
+        required=False, allow_blank=True, help_text="Required when the threshold is below the pack's floor."
+    )
+    expected_footfall = serializers.IntegerField(min_value=0, help_text="People expected to pass the cameras.")
+    necessity_proportionality = serializers.CharField()
+    dpia_ref = serializers.CharField(max_length=64)
+    community_impact = serializers.CharField()
+    engagement_notes = serializers.CharField(required=False, allow_blank=True)
+    public_prenotice = serializers.CharField(help_text="URL or text of the public pre-notice.")
+
+    def validate_threshold(self, value: float) -> float:
+        if not 0 < value < 1:
+            raise serializers.ValidationError("Give a threshold between 0 and 1 (both excluded).")
+        return value
+
+
+class DeploymentOutputSerializer(serializers.Serializer):
+    """A deployment in a list."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=DeploymentStatus.choices)
+    location_name = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    applicant = serializers.CharField(source="applicant.username")
+    team = serializers.CharField(source="team.name")
+    authorising_officer = serializers.CharField(source="authorising_officer.username", allow_null=True)
+    watchlist_version = serializers.IntegerField(source="watchlist_version_id")
+
+
+class EdgeNodeSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    active = serializers.BooleanField(source="is_active")
+
+
+class AuthorisationOutputSerializer(serializers.Serializer):
+    """One decision and exactly what it binds."""
+
+    id = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=AuthorisationDecision.choices)
+    authorising_officer = serializers.CharField(source="authorising_officer.username")
+    reasons = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+    urgent_oral = serializers.BooleanField(help_text="Given orally in urgency: a written confirmation is due.")
+    written_confirmation_due_at = serializers.DateTimeField(allow_null=True)
+    written_confirmation_at = serializers.DateTimeField(allow_null=True)
+    written_confirmation_text = serializers.CharField()
+    bound_watchlist_digest = serializers.CharField(help_text="The watchlist version's SHA-256 digest authorised.")
+    bound = serializers.DictField(help_text="Location, area, times, edge nodes and threshold as decided.")
+    estimate = serializers.DictField(help_text="The false-alert estimate the officer saw.")
+    superseded_at = serializers.DateTimeField(allow_null=True, help_text="Set when a change voided the decision.")
+
+
+class SignageOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    deployment = serializers.IntegerField(source="deployment_id")
+    position_description = serializers.CharField()
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6)
+    size = serializers.CharField()
+    has_photo = serializers.SerializerMethodField()
+    placed_at = serializers.DateTimeField()
+    removed_at = serializers.DateTimeField(allow_null=True)
+    placed_by = serializers.CharField(source="placed_by.username")
+    created_at = serializers.DateTimeField()
+
+    def get_has_photo(self, sign) -> bool:
+        return bool(sign.photo)
+
+
+class LeafletOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    deployment = serializers.IntegerField(source="deployment_id")
+    count = serializers.IntegerField()
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    where = serializers.CharField()
+    distributed_by = serializers.CharField(source="distributed_by.username")
+    created_at = serializers.DateTimeField()
+
+
+class ReviewOutputSerializer(serializers.Serializer):
+    what_happened = serializers.CharField()
+    lessons = serializers.CharField()
+    issues_raised = serializers.CharField()
+    reviewed_by = serializers.CharField(source="reviewed_by.username")
+    reviewed_at = serializers.DateTimeField()
+
+
+class EstimateOutputSerializer(serializers.Serializer):
+    """Watchlist size x expected footfall x the pack's measured false-match rate at the threshold."""
+
+    expected = serializers.FloatField(help_text="Expected false alerts over the deployment.")
+    expected_upper_95 = serializers.FloatField(help_text="Its 95% upper bound.")
+    fmr = serializers.FloatField(help_text="False-match rate measured at the threshold.")
+    threshold = serializers.FloatField()
+
+
+class DeploymentDetailOutputSerializer(serializers.Serializer):
+    """A deployment with its application, decisions, signage and leaflets, estimate and threshold floor.
+
+    Built from a dict (views._deployment_data) so that every computed part is read once.
+    """
+
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=DeploymentStatus.choices)
+    applicant = serializers.CharField()
+    team = serializers.CharField()
+    title = serializers.CharField()
+    purpose = serializers.CharField()
+    offence_focus = serializers.CharField()
+    intelligence_case_ref = serializers.CharField()
+    location_name = serializers.CharField()
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6)
+    area_radius_m = serializers.IntegerField(allow_null=True)
+    area_polygon = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()))
+    location_reason = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    watchlist = serializers.IntegerField(help_text="The watchlist's id.")
+    watchlist_version = serializers.IntegerField(help_text="The version's id.")
+    watchlist_digest = serializers.CharField()
+    watchlist_size = serializers.IntegerField()
+    pack_id = serializers.CharField(help_text="The model pack of the watchlist version.")
+    edge_nodes = EdgeNodeSummarySerializer(many=True)
+    threshold = serializers.FloatField()
+    threshold_justification = serializers.CharField()
+    threshold_floor = serializers.FloatField(
+        allow_null=True, help_text="The pack's validated floor; below it the threshold needs a justification."
+    )
+    estimate = EstimateOutputSerializer(allow_null=True, help_text="Null when the pack has no calibration.")
+    expected_footfall = serializers.IntegerField()
+    necessity_proportionality = serializers.CharField()
+    dpia_ref = serializers.CharField()
+    community_impact = serializers.CharField()
+    engagement_notes = serializers.CharField()
+    public_prenotice = serializers.CharField()
+    authorising_officer = serializers.CharField(allow_null=True, help_text="The officer it is submitted to.")
+    authorisation = AuthorisationOutputSerializer(
+        allow_null=True, help_text="The current authorisation: authorised and not voided by a later change."
+    )
+    decisions = AuthorisationOutputSerializer(many=True, help_text="Every decision, newest first.")
+    go_live_problems = serializers.ListField(
+        child=serializers.CharField(), help_text="Why it would not go live now (only while scheduled)."
+    )
+    operators = serializers.ListField(child=serializers.CharField(), help_text="Usernames of assigned operators.")
+    signs = SignageOutputSerializer(many=True)
+    leaflets = LeafletOutputSerializer(many=True)
+    review = ReviewOutputSerializer(allow_null=True)
+    cancelled_reason = serializers.CharField()
+    went_live_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+# --- Transitions -----------------------------------------------------------------------------
+
+
+class SubmitInputSerializer(serializers.Serializer):
+    authorising_officer = _username_field("Username of an authorising officer of sufficient rank, not you.")
+
+
+class AuthoriseInputSerializer(serializers.Serializer):
+    # Blank passes through, so the service's own message (what to do) answers.
+    reasons = serializers.CharField(allow_blank=True, help_text="Why the deployment is necessary and proportionate.")
+    urgent_oral = serializers.BooleanField(
+        required=False, default=False, help_text="Record an urgent oral authorisation; written confirmation is due."
+    )
+
+
+class RejectInputSerializer(serializers.Serializer):
+    reasons = serializers.CharField(allow_blank=True, help_text="Why it is rejected, so the applicant can act.")
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    what_happened = serializers.CharField(allow_blank=True)
+    lessons = serializers.CharField(required=False, allow_blank=True, default="")
+    issues_raised = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ConfirmInputSerializer(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True, help_text="The written confirmation of the oral authorisation.")
+
+
+# --- Signage, leaflets, operators ------------------------------------------------------------
+
+
+class SignageInputSerializer(serializers.Serializer):
+    position_description = serializers.CharField(max_length=300)
+    latitude = _coordinate("Where the sign stands.")
+    longitude = _coordinate("Where the sign stands.")
+    size = serializers.CharField(max_length=60, help_text="e.g. A1 (594 x 841 mm)")
+    placed_at = serializers.DateTimeField()
+    # Empty files pass through, so the service's own image checks answer.
+    photo = serializers.FileField(required=False, allow_empty_file=True, help_text="A JPEG or PNG of the sign.")
+
+
+class SignageRemovedInputSerializer(serializers.Serializer):
+    removed_at = serializers.DateTimeField()
+
+
+class LeafletInputSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1)
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    where = serializers.CharField(max_length=300)
+
+
+class OperatorAssignInputSerializer(serializers.Serializer):
+    operator = _username_field("Username of a person holding the operator role.")
+
+
+class OperatorAssignOutputSerializer(serializers.Serializer):
+    deployment = serializers.IntegerField()
+    operator = serializers.CharField()
+
+
+# --- Edge nodes ------------------------------------------------------------------------------
+
+
+class EdgeNodeInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    camera_description = serializers.CharField(max_length=300)
+    location_description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    latitude = _coordinate("Where the node usually stands.", required=False, allow_null=True, default=None)
+    longitude = _coordinate("Where the node usually stands.", required=False, allow_null=True, default=None)
+
+
+class EdgeNodeOutputSerializer(serializers.Serializer):
+    """A node; never its token or the token's hash, only the prefix that tells tokens apart."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    camera_description = serializers.CharField()
+    location_description = serializers.CharField()
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    token_prefix = serializers.CharField(help_text="First characters of the token, to tell tokens apart.")
+    active = serializers.BooleanField(source="is_active")
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    registered_by = serializers.CharField(source="registered_by.username")
+    created_at = serializers.DateTimeField()
+    deployments = serializers.SerializerMethodField(help_text="How many deployments name this node.")
+
+    def get_deployments(self, node) -> int:
+        count = getattr(node, "deployment_count", None)  # annotated by selectors.edge_nodes_all
+        return node.deployments.count() if count is None else count
+
+
+class EdgeNodeRegisterOutputSerializer(EdgeNodeOutputSerializer):
+    token = serializers.CharField(help_text="The node's token. Shown in this answer only: it is stored as a hash.")
+    token_note = serializers.CharField()
+
+
+# --- Published record ------------------------------------------------------------------------
+
+
+class PublishedRecordSerializer(serializers.Serializer):
+    """The publishable record of a deployment (selectors.published_record): figures only, no personal data.
+
+    The fields listed here are the only ones published, in JSON and CSV alike.
+    """
+
+    reference = serializers.CharField()
+    date = serializers.CharField(help_text="Local date of the start (YYYY-MM-DD).")
+    place = serializers.CharField()
+    latitude = serializers.FloatField()
+    longitude = serializers.FloatField()
+    starts_at = serializers.CharField()
+    ends_at = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+    status = serializers.CharField()
+    purpose = serializers.CharField(help_text="The offence focus.")
+    watchlist_size = serializers.IntegerField()
+    faces_processed = serializers.IntegerField()
+    frames_processed = serializers.IntegerField()
+    alerts = serializers.IntegerField()
+    true_alerts = serializers.IntegerField()
+    false_alerts = serializers.IntegerField()
+    engagements = serializers.IntegerField()
+    arrests = serializers.IntegerField()
+    threshold = serializers.FloatField()
+    model_pack = serializers.CharField()
+    signs = serializers.IntegerField()
+    leaflets = serializers.IntegerField()
