@@ -199,11 +199,15 @@ def deployment_create(*, actor, watchlist_version: WatchlistVersion, edge_nodes=
 
 
 def _snapshot(deployment: Deployment) -> dict[str, Any]:
+    from datetime import timezone as dt_timezone
+
     values = {name: getattr(deployment, name) for name in BOUND_FIELDS}
+    # Normalised, so the same place or time written another way is not taken for a change.
     for key in ("latitude", "longitude"):
-        values[key] = str(values[key])
+        values[key] = str(Decimal(str(values[key])).quantize(Decimal("0.000001")))
     for key in ("starts_at", "ends_at"):
-        values[key] = values[key].isoformat()
+        values[key] = values[key].astimezone(dt_timezone.utc).isoformat()
+    values["threshold"] = round(float(values["threshold"]), 4)
     values["edge_nodes"] = sorted(deployment.edge_nodes.values_list("pk", flat=True))
     values["watchlist_version"] = deployment.watchlist_version_id
     values["watchlist_digest"] = deployment.watchlist_version.digest
@@ -279,7 +283,9 @@ def _check_ao(user) -> None:
 def deployment_withdraw(*, actor, deployment: Deployment) -> Deployment:
     """The applicant takes a submitted application back to draft."""
     _require(actor, "deployments.change_deployment", deployment, "change_deployment")
-    return _transition(_lock(deployment), S.DRAFT, actor=actor, event="deployment.withdraw")
+    deployment = _transition(_lock(deployment), S.DRAFT, actor=actor, event="deployment.withdraw")
+    Authorisation.objects.filter(deployment=deployment, superseded_at__isnull=True).update(superseded_at=timezone.now())
+    return deployment
 
 
 def deployment_estimate(deployment: Deployment, *, threshold: float | None = None):

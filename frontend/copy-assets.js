@@ -8,3 +8,15 @@ fs.copyFileSync(path.join(src, "govuk-frontend.min.js"), path.join(dst, "govuk-f
 for (const f of ["favicon.ico", "favicon.svg", "govuk-crest.svg"]) {
   fs.copyFileSync(path.join(src, "assets/images", f), path.join(dst, "assets/images", f));
 }
+
+// Leaflet for the deployment maps, served from here: no CDN at run time.
+const leafletSrc = path.join(__dirname, "node_modules/leaflet");
+const leafletDst = path.join(__dirname, "../static/vendor/leaflet");
+fs.mkdirSync(path.join(leafletDst, "images"), { recursive: true });
+for (const f of ["leaflet.js", "leaflet.css"]) {
+  fs.copyFileSync(path.join(leafletSrc, "dist", f), path.join(leafletDst, f));
+}
+for (const f of fs.readdirSync(path.join(leafletSrc, "dist/images"))) {
+  fs.copyFileSync(path.join(leafletSrc, "dist/images", f), path.join(leafletDst, "images", f));
+}
+fs.copyFileSync(path.join(leafletSrc, "LICENSE"), path.join(leafletDst, "LICENSE"));

@@ -1,0 +1,642 @@
+"""Deployment pages. Thin: each view fetches through a selector (404 alike for missing and forbidden) and changes
+things only through a service, which re-checks the permission, checks the transition table and audits."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from PIL import Image
+
+from lfr_governance.permissions import has_role_perm, require_role_perm, restrict
+from watchlists.choices import category_choices, offence_choices
+from watchlists.images import ImageRefused
+
+from . import selectors, services
+from .choices import EDITABLE, REAUTHORISE_FROM, DeploymentStatus, transition_allowed
+from .forms import (
+    UK, ApplicationForm, CancelForm, DecisionForm, EdgeNodeForm, LeafletForm, OperatorAssignForm, ReviewForm,
+    SignageForm, SubmitForm, WrittenConfirmationForm, apply_service_errors, now_to_the_minute, polygon_text,
+)
+from .models import Authorisation, Deployment, EdgeNode, PostDeploymentReview, SignageRecord
+
+S = DeploymentStatus
+OVER = {S.ENDED, S.REVIEWED, S.CANCELLED}
+# GOV.UK tag colour per status, so the state reads at a glance on a tablet in a van.
+STATUS_TAGS = {
+    S.DRAFT: "govuk-tag--grey", S.SUBMITTED: "govuk-tag--blue", S.AUTHORISED: "govuk-tag--turquoise",
+    S.REJECTED: "govuk-tag--red", S.SCHEDULED: "govuk-tag--purple", S.LIVE: "govuk-tag--green",
+    S.ENDED: "govuk-tag--grey", S.REVIEWED: "govuk-tag--grey", S.CANCELLED: "govuk-tag--orange",
+}
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+def _holds(user, deployment: Deployment, perm: str) -> bool:
+    """Whether the person holds both the role permission and the object permission `perm` on this deployment."""
+    return has_role_perm(user, f"deployments.{perm}") and restrict(
+        Deployment.objects.filter(pk=deployment.pk), user, f"deployments.{perm}"
+    ).exists()
+
+
+def _tagged(deployments):
+    for deployment in deployments:
+        deployment.status_tag = STATUS_TAGS.get(deployment.status, "govuk-tag--grey")
+    return deployments
+
+
+def _map_data(deployment: Deployment, signs) -> dict:
+    return {
+        "centre": [float(deployment.latitude), float(deployment.longitude)],
+        "radius": deployment.area_radius_m,
+        "polygon": deployment.area_polygon or [],
+        "signs": [{"lat": float(s.latitude), "lng": float(s.longitude), "label": f"Sign {n}: {s.position_description}",
+                   "removed": bool(s.removed_at)} for n, s in enumerate(signs, start=1)],
+        "tiles": settings.LFR_MAP_TILE_URL,
+        "attribution": settings.LFR_MAP_ATTRIBUTION,
+    }
+
+
+def _service_error(request, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+# --- Schedule ----------------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineBar:
+    deployment: Deployment
+    left: float
+    width: float
+    label: str
+    clipped_before: bool
+    clipped_after: bool
+
+
+@dataclass
+class TimelineDay:
+    day: date
+    is_today: bool
+    now_at: float | None
+    bars: list[TimelineBar] = field(default_factory=list)
+
+
+def _fraction(moment: datetime, start: datetime, end: datetime) -> float:
+    # Through UTC: a UK day is 23 or 25 hours long when the clocks change.
+    start, end, moment = (t.astimezone(dt_timezone.utc) for t in (start, end, moment))
+    return max(0.0, min(1.0, (moment - start) / (end - start)))
+
+
+def _timeline_days(deployments, now: datetime, *, past_days: int = 7, future_days: int = 28) -> list[TimelineDay]:
+    """Horizontal bars per UK day, each deployment positioned by its start and end in UK time."""
+    today = now.astimezone(UK).date()
+    days: dict[date, TimelineDay] = {}
+    for deployment in deployments:
+        start, end = deployment.starts_at.astimezone(UK), deployment.ends_at.astimezone(UK)
+        day = max(start.date(), today - timedelta(days=past_days))
+        while day <= min(end.date(), today + timedelta(days=future_days)):
+            day_start = datetime.combine(day, datetime.min.time(), tzinfo=UK)
+            day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UK)
+            if end <= day_start:
+                break
+            left, right = _fraction(start, day_start, day_end), _fraction(end, day_start, day_end)
+            row = days.setdefault(day, TimelineDay(
+                day=day, is_today=day == today,
+                now_at=round(100 * _fraction(now, day_start, day_end), 2) if day == today else None))
+            row.bars.append(TimelineBar(
+                deployment=deployment, left=round(100 * left, 2), width=round(max(100 * (right - left), 0.8), 2),
+                label=f"{start:%H:%M}{' ' + format(start, '%-d %b') if start.date() != day else ''} to "
+                      f"{end:%H:%M}{' ' + format(end, '%-d %b') if end.date() != day else ''}",
+                clipped_before=start < day_start, clipped_after=end > day_end,
+            ))
+            day += timedelta(days=1)
+    return [days[d] for d in sorted(days)]
+
+
+@login_required
+@require_GET
+def schedule(request):
+    require_role_perm(request.user, "deployments.view_deployment")
+    timeline = selectors.deployments_timeline(request.user)
+    for group in timeline.values():
+        _tagged(group)
+    visible = selectors.deployments_visible(request.user)
+    overdue = selectors.authorisations_overdue().filter(deployment__in=visible).select_related(
+        "deployment", "authorising_officer")
+    shown = [*timeline["live"], *timeline["upcoming"], *timeline["ended"]]
+    overdue_ids = {a.deployment_id for a in overdue}
+    for deployment in shown:
+        deployment.confirmation_overdue = deployment.pk in overdue_ids
+    return render(request, "deployments/schedule.html", {
+        "timeline": timeline,
+        "days": _timeline_days([d for d in shown if d.status not in (S.CANCELLED, S.REJECTED)], timezone.now()),
+        "awaiting_decision": _tagged(list(visible.filter(status=S.SUBMITTED, authorising_officer=request.user))),
+        "overdue": overdue,
+        "can_apply": has_role_perm(request.user, "deployments.add_deployment"),
+        "hours": [0, 3, 6, 9, 12, 15, 18, 21],
+    })
+
+
+# --- Application -------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_create(request):
+    require_role_perm(request.user, "deployments.add_deployment")
+    form = ApplicationForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deployment = services.deployment_create(actor=request.user, **form.service_fields())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Application ‘{deployment.title}’ saved as a draft. Check it, then submit it "
+                                      "to an authorising officer.")
+            return redirect("deployments:detail", pk=deployment.pk)
+    return render(request, "deployments/application_form.html", {"form": form, "deployment": None},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_edit(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
+    if deployment.status not in EDITABLE | REAUTHORISE_FROM:
+        messages.info(request, f"A deployment that is {deployment.get_status_display().lower()} can no longer be "
+                               "changed.")
+        return redirect("deployments:detail", pk=deployment.pk)
+    form = ApplicationForm(request.POST or None, user=request.user, deployment=deployment,
+                           initial=ApplicationForm.initial_for(deployment))
+    if request.method == "POST" and form.is_valid():
+        before = deployment.status
+        try:
+            saved = services.deployment_update(actor=request.user, deployment=deployment, **form.service_fields())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            if saved.status != before:
+                messages.success(request, "Application saved. What was authorised changed, so it is back to draft: "
+                                          "submit it again for a new authorisation.")
+            else:
+                messages.success(request, "Application saved.")
+            return redirect("deployments:detail", pk=deployment.pk)
+    return render(request, "deployments/application_form.html", {
+        "form": form, "deployment": deployment, "needs_reauthorisation": deployment.status in REAUTHORISE_FROM,
+    }, status=400 if form.errors else 200)
+
+
+# --- The deployment page ---------------------------------------------------------------------
+
+
+def _detail_context(request, deployment: Deployment, **forms) -> dict:
+    user, status = request.user, deployment.status
+    can_change = _holds(user, deployment, "change_deployment")
+    can_authorise = _holds(user, deployment, "authorise_deployment")
+    signs = list(deployment.signs.select_related("placed_by"))
+    authorisations = list(deployment.authorisations.select_related("authorising_officer"))
+    overdue = set(selectors.authorisations_overdue().filter(deployment=deployment).values_list("pk", flat=True))
+    for authorisation in authorisations:
+        authorisation.is_overdue = authorisation.pk in overdue
+    operator_form = OperatorAssignForm(prefix="operator", deployment=deployment)
+    mine_unconfirmed = [a for a in authorisations if a.authorising_officer_id == user.pk and a.urgent_oral
+                        and not a.written_confirmation_at and not a.superseded_at]
+    context = {
+        "deployment": _tagged([deployment])[0],
+        "application": _application_rows(deployment),
+        "edge_nodes": list(deployment.edge_nodes.all()),
+        "authorisations": authorisations,
+        "overdue": [a for a in authorisations if a.is_overdue],
+        "signs": signs,
+        "leaflets": list(deployment.leaflets.select_related("distributed_by")),
+        "operators": list(deployment.operators.select_related("profile")),
+        "review": PostDeploymentReview.objects.filter(deployment=deployment).select_related("reviewed_by").first(),
+        "map": _map_data(deployment, signs),
+        # Before the start, what would still stop it opening at the start; once the window is open, what stops it now.
+        "go_live_problems": services.go_live_problems(deployment, now=max(timezone.now(), deployment.starts_at))
+        if status == S.SCHEDULED else [],
+        "before_start": timezone.now() < deployment.starts_at,
+        "can_change": can_change,
+        "can_authorise": can_authorise,
+        "can_edit": can_change and status in EDITABLE | REAUTHORISE_FROM,
+        "edit_needs_reauthorisation": status in REAUTHORISE_FROM,
+        "can_withdraw": can_change and status in (S.SUBMITTED, S.REJECTED),
+        "can_schedule": can_change and status == S.AUTHORISED,
+        "can_remove_signs": can_change,
+        "submit_form": SubmitForm(prefix="submit", deployment=deployment, user=user)
+        if can_change and status == S.DRAFT else None,
+        "cancel_form": CancelForm(prefix="cancel")
+        if (can_change or can_authorise) and transition_allowed(status, S.CANCELLED) else None,
+        "sign_form": SignageForm(prefix="sign", initial={"placed_at": now_to_the_minute()}) if can_change and status not in OVER else None,
+        "leaflet_form": LeafletForm(prefix="leaflet") if can_change and status not in {S.REVIEWED, S.CANCELLED}
+        else None,
+        "operator_form": operator_form if can_change and status not in OVER and operator_form.fields[
+            "operator"].queryset.exists() else None,
+        "review_form": ReviewForm(prefix="review") if can_change and status == S.ENDED else None,
+        "confirm_forms": [(a, WrittenConfirmationForm(prefix=f"confirm-{a.pk}")) for a in mine_unconfirmed],
+        "counters": getattr(deployment, "counters", None),
+    }
+    for name, form in forms.items():
+        if name == "confirm_form":
+            context["confirm_forms"] = [(a, form if f"confirm-{a.pk}" == form.prefix else f)
+                                        for a, f in context["confirm_forms"]]
+        else:
+            context[name] = form
+    context["failed_form"] = next((f for f in forms.values() if getattr(f, "errors", None)), None)
+    return context
+
+
+def _application_rows(deployment: Deployment) -> list[tuple[str, str, str]]:
+    """The whole application as (label, value, kind) rows; kind 'text' keeps line breaks."""
+    d = deployment
+    area = f"Circle of radius {d.area_radius_m} m around the centre" if d.area_radius_m else ""
+    if d.area_polygon:
+        area = (area + "; " if area else "") + f"Polygon of {len(d.area_polygon)} points (listed under the map)"
+    version = d.watchlist_version
+    return [
+        ("Purpose", d.purpose, "text"),
+        ("Offence focus", d.offence_focus, "line"),
+        ("Intelligence case reference", d.intelligence_case_ref, "line"),
+        ("Location", d.location_name, "line"),
+        ("Centre", f"{d.latitude}, {d.longitude}", "mono"),
+        ("Area", area, "line"),
+        ("Polygon points", polygon_text(d.area_polygon), "text") if d.area_polygon else None,
+        ("Why watchlisted people are expected here", d.location_reason, "text"),
+        ("Watchlist version", f"{version.watchlist.operation_name}, version {version.number}: {version.size} "
+                              f"entries, model pack {version.pack_id}", "line"),
+        ("Watchlist digest (SHA-256)", version.digest, "mono"),
+        ("Match threshold", f"{d.threshold:.2f}", "line"),
+        ("Why a threshold below the floor is justified", d.threshold_justification, "text")
+        if d.threshold_justification else None,
+        ("Expected footfall", f"{d.expected_footfall:,} people", "line"),
+        ("Necessity and proportionality", d.necessity_proportionality, "text"),
+        ("DPIA reference", d.dpia_ref, "line"),
+        ("Community impact assessment", d.community_impact, "text"),
+        ("Community engagement notes", d.engagement_notes or "None recorded", "text"),
+        ("Public pre-notice", d.public_prenotice, "text"),
+        ("Applicant", f"{d.applicant.get_full_name() or d.applicant.username}, {d.team.name}", "line"),
+        ("Authorising officer", (d.authorising_officer.get_full_name() or d.authorising_officer.username)
+         if d.authorising_officer else "Not submitted yet", "line"),
+    ]
+
+
+def _render_detail(request, deployment, status=200, **forms):
+    return render(request, "deployments/detail.html", _detail_context(request, deployment, **forms), status=status)
+
+
+@login_required
+@require_GET
+def deployment_detail(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk)
+    return _render_detail(request, deployment)
+
+
+@login_required
+@require_POST
+def deployment_submit(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
+    form = SubmitForm(request.POST, prefix="submit", deployment=deployment, user=request.user)
+    if form.is_valid():
+        officer = form.cleaned_data["authorising_officer"]
+        try:
+            services.deployment_submit(actor=request.user, deployment=deployment, authorising_officer=officer)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Submitted to {officer.get_full_name() or officer.username} for "
+                                      "authorisation.")
+            return redirect("deployments:detail", pk=deployment.pk)
+    return _render_detail(request, deployment, status=400, submit_form=form)
+
+
+@login_required
+@require_POST
+def deployment_withdraw(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
+    try:
+        services.deployment_withdraw(actor=request.user, deployment=deployment)
+    except ValidationError as exc:
+        _service_error(request, exc)
+    else:
+        messages.success(request, "The application is back to draft. Change it, then submit it again.")
+    return redirect("deployments:detail", pk=deployment.pk)
+
+
+@login_required
+@require_POST
+def deployment_schedule(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
+    try:
+        services.deployment_schedule(actor=request.user, deployment=deployment)
+    except ValidationError as exc:
+        _service_error(request, exc)
+    else:
+        messages.success(request, "Scheduled. Processing opens by itself at the start time once a sign is recorded "
+                                  "as in place, and closes at the end time.")
+    return redirect("deployments:detail", pk=deployment.pk)
+
+
+@login_required
+@require_POST
+def deployment_cancel(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk)
+    form = CancelForm(request.POST, prefix="cancel")
+    if form.is_valid():
+        try:
+            services.deployment_cancel(actor=request.user, deployment=deployment, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "The deployment is cancelled.")
+            return redirect("deployments:detail", pk=deployment.pk)
+    return _render_detail(request, deployment, status=400, cancel_form=form)
+
+
+@login_required
+@require_POST
+def sign_add(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
+    form = SignageForm(request.POST, request.FILES, prefix="sign")
+    if form.is_valid():
+        data, photo = form.cleaned_data, form.cleaned_data.get("photo")
+        try:
+            services.signage_record_add(
+                actor=request.user, deployment=deployment, position_description=data["position_description"],
+                latitude=data["latitude"], longitude=data["longitude"], size=data["size"], placed_at=data["placed_at"],
+                photo=photo.read() if photo else None, photo_name=(photo.name[-80:] if photo else "sign.jpg"),
+            )
+        except ImageRefused as exc:
+            form.add_error("photo", exc.message)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Sign at {data['position_description']} recorded.")
+            return redirect(reverse("deployments:detail", args=[deployment.pk]) + "#signage")
+    return _render_detail(request, deployment, status=400, sign_form=form)
+
+
+@login_required
+@require_POST
+def sign_removed(request, pk: int):
+    sign = get_object_or_404(SignageRecord.objects.select_related("deployment"), pk=pk)
+    deployment = selectors.deployment_get(request.user, sign.deployment_id, "deployments.change_deployment")
+    try:
+        services.signage_record_removed(actor=request.user, sign=sign, removed_at=timezone.now())
+    except ValidationError as exc:
+        _service_error(request, exc)
+    else:
+        messages.success(request, f"Sign at {sign.position_description} recorded as removed.")
+    return redirect(reverse("deployments:detail", args=[deployment.pk]) + "#signage")
+
+
+@login_required
+@never_cache
+@require_GET
+def sign_photo(request, pk: int):
+    sign = get_object_or_404(SignageRecord, pk=pk)
+    selectors.deployment_get(request.user, sign.deployment_id)
+    if not sign.photo:
+        return HttpResponse("This sign has no photo.", status=404, content_type="text/plain; charset=utf-8")
+    with sign.photo.open("rb") as stored:
+        data = stored.read()
+    with Image.open(io.BytesIO(data)) as probe:
+        kind = (probe.format or "jpeg").lower()
+    response = HttpResponse(data, content_type=f"image/{kind}")
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@login_required
+@require_POST
+def leaflet_add(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
+    form = LeafletForm(request.POST, prefix="leaflet")
+    if form.is_valid():
+        try:
+            services.leaflet_record_add(actor=request.user, deployment=deployment, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"{form.cleaned_data['count']} leaflets recorded.")
+            return redirect(reverse("deployments:detail", args=[deployment.pk]) + "#leaflets")
+    return _render_detail(request, deployment, status=400, leaflet_form=form)
+
+
+@login_required
+@require_POST
+def operator_assign(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
+    form = OperatorAssignForm(request.POST, prefix="operator", deployment=deployment)
+    if form.is_valid():
+        operator = form.cleaned_data["operator"]
+        try:
+            services.operator_assign(actor=request.user, deployment=deployment, operator=operator)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"{operator.get_full_name() or operator.username} is assigned as an operator.")
+            return redirect(reverse("deployments:detail", args=[deployment.pk]) + "#operators")
+    return _render_detail(request, deployment, status=400, operator_form=form)
+
+
+@login_required
+@require_POST
+def deployment_review(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
+    form = ReviewForm(request.POST, prefix="review")
+    if form.is_valid():
+        try:
+            services.deployment_review(actor=request.user, deployment=deployment, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Post-deployment review recorded.")
+            return redirect("deployments:detail", pk=deployment.pk)
+    return _render_detail(request, deployment, status=400, review_form=form)
+
+
+# --- Authorising officer's decision ----------------------------------------------------------
+
+
+def _rate(value: float) -> str:
+    if value <= 0:
+        return "0"
+    return f"{value:.2e}" if value < 1e-6 else f"{value:.7f}".rstrip("0")
+
+
+def _estimate(deployment: Deployment) -> dict | None:
+    """The false-alert estimate with its parts, in words the officer can check."""
+    try:
+        estimate = services.deployment_estimate(deployment)
+    except Exception as exc:  # a missing calibration must not hide the rest of the application
+        return {"error": f"The estimate is not available: {exc}"}
+    size, footfall = deployment.watchlist_version.size, deployment.expected_footfall
+    result = {
+        "size": size, "footfall": f"{footfall:,}", "comparisons": f"{size * footfall:,}",
+        "threshold": f"{estimate.threshold:.2f}", "fmr": _rate(estimate.fmr),
+        "fmr_one_in": f"{round(1 / estimate.fmr):,}" if estimate.fmr > 0 else None,
+        "fmr_upper": _rate(estimate.fmr_upper_95), "impostor_comparisons": f"{estimate.impostor_comparisons:,}",
+        "expected": f"{estimate.expected:.2f}", "expected_upper": f"{estimate.expected_upper_95:.2f}",
+    }
+    floor = services.pack_threshold_floor(deployment.pack_id)
+    if floor is not None and abs(floor - deployment.threshold) > 1e-9:
+        at_floor = services.deployment_estimate(deployment, threshold=floor)
+        result["floor"] = {"threshold": f"{floor:.2f}", "expected": f"{at_floor.expected:.2f}",
+                           "expected_upper": f"{at_floor.expected_upper_95:.2f}"}
+    return result
+
+
+def _categories(deployment: Deployment) -> list[tuple[str, int]]:
+    labels, offences = dict(category_choices()), dict(offence_choices())
+    rows = (deployment.watchlist_version.entries.values("category", "offence").annotate(n=Count("id"))
+            .order_by("category", "offence"))
+    return [(labels.get(r["category"], r["category"]) + (f": {offences.get(r['offence'], r['offence'])}"
+                                                         if r["offence"] else ""), r["n"]) for r in rows]
+
+
+def _decision_context(request, deployment: Deployment, decision_form=None, **forms) -> dict:
+    context = _detail_context(request, deployment, **forms)
+    context.update({
+        "estimate": _estimate(deployment),
+        "categories": _categories(deployment),
+        "can_decide": deployment.status == S.SUBMITTED and deployment.authorising_officer_id == request.user.pk,
+        "decision_form": decision_form or DecisionForm(),
+        "floor": services.pack_threshold_floor(deployment.pack_id),
+    })
+    if decision_form is not None and decision_form.errors:
+        context["failed_form"] = decision_form
+    return context
+
+
+def _render_decision(request, deployment, status=200, **forms):
+    return render(request, "deployments/decision.html", _decision_context(request, deployment, **forms),
+                  status=status)
+
+
+@login_required
+@require_GET
+def decision(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.authorise_deployment")
+    return _render_decision(request, deployment)
+
+
+def _decide(request, pk: int, service, done: str):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.authorise_deployment")
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        extra = {"urgent_oral": form.cleaned_data["urgent_oral"]} if service is services.deployment_authorise else {}
+        try:
+            service(actor=request.user, deployment=deployment, reasons=form.cleaned_data["reasons"], **extra)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect("deployments:detail", pk=deployment.pk)
+    return _render_decision(request, deployment, status=400, decision_form=form)
+
+
+@login_required
+@require_POST
+def deployment_authorise(request, pk: int):
+    return _decide(request, pk, services.deployment_authorise,
+                   "You authorised the deployment. The applicant can now schedule it.")
+
+
+@login_required
+@require_POST
+def deployment_reject(request, pk: int):
+    return _decide(request, pk, services.deployment_reject,
+                   "You rejected the application. The applicant sees your reasons.")
+
+
+@login_required
+@require_POST
+def authorisation_confirm(request, pk: int):
+    authorisation = get_object_or_404(Authorisation, pk=pk)
+    deployment = selectors.deployment_get(request.user, authorisation.deployment_id,
+                                          "deployments.authorise_deployment")
+    form = WrittenConfirmationForm(request.POST, prefix=f"confirm-{authorisation.pk}")
+    if form.is_valid():
+        try:
+            services.authorisation_confirm_in_writing(actor=request.user, authorisation=authorisation,
+                                                      text=form.cleaned_data["text"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Your written confirmation is recorded.")
+            return redirect("deployments:detail", pk=deployment.pk)
+    return _render_decision(request, deployment, status=400, confirm_form=form)
+
+
+# --- Edge nodes (administrators) ---------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def edge_nodes(request):
+    require_role_perm(request.user, "deployments.manage_edge_nodes")
+    return render(request, "deployments/edge_nodes.html", {"nodes": selectors.edge_nodes_all(request.user)})
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def edge_node_register(request):
+    require_role_perm(request.user, "deployments.manage_edge_nodes")
+    form = EdgeNodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if EdgeNode.objects.filter(name=form.cleaned_data["name"]).exists():
+            form.add_error("name", "An edge node already has this name: choose another")
+        else:
+            try:
+                node, token = services.edge_node_register(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                # The only time the token is ever shown: it is stored as a hash.
+                return render(request, "deployments/edge_node_token.html", {"node": node, "token": token})
+    return render(request, "deployments/edge_node_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def edge_node_revoke(request, pk: int):
+    require_role_perm(request.user, "deployments.manage_edge_nodes")
+    node = get_object_or_404(EdgeNode, pk=pk)
+    services.edge_node_revoke(actor=request.user, node=node)
+    messages.success(request, f"{node.name} is revoked: its token no longer works.")
+    return redirect("deployments:edge_nodes")
+
+
+# --- Published record (public) ---------------------------------------------------------------
+
+# The JSON and CSV feeds of the same records are served by the public API (deployments/api).
+PUBLISHED_FEEDS = (("JSON", "deployments_api:published-list"), ("CSV", "deployments_api:published-csv"))
+
+
+@require_GET
+def published_list(request):
+    rows = [(d, selectors.published_record(d)) for d in selectors.published_deployments()]
+    feeds = []
+    for label, name in PUBLISHED_FEEDS:
+        try:
+            feeds.append((label, reverse(name)))
+        except NoReverseMatch:
+            pass
+    return render(request, "deployments/published.html", {"rows": rows, "feeds": feeds})
