@@ -1,0 +1,111 @@
+"""Edge API: what a registered edge node may call, and only while its deployment is live.
+
+Thin views: the node comes from its token (EdgeNodeTokenAuthentication), the checks and the queueing
+are services. A refusal answers {"detail", "code", "fields"} with its own status and stores nothing;
+where the node's deployment is known, the refusal is counted on it.
+"""
+
+import time
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import frames, services
+from .authentication import EdgeNodeTokenAuthentication, IsEdgeNode
+from .serializers import (
+    DetectionsInputSerializer,
+    EdgeErrorSerializer,
+    FrameInputSerializer,
+    QueuedOutputSerializer,
+    StatusOutputSerializer,
+)
+
+TAGS = ["edge"]
+REFUSALS = {
+    400: OpenApiResponse(EdgeErrorSerializer, description="Bad input or image (bad_image, invalid, too_many_crops)."),
+    401: OpenApiResponse(EdgeErrorSerializer, description="Unknown or revoked token."),
+    403: OpenApiResponse(EdgeErrorSerializer, description="The node is not bound to a live deployment (not_live)."),
+    409: OpenApiResponse(EdgeErrorSerializer, description="This frame id was already received (duplicate_frame)."),
+    413: OpenApiResponse(EdgeErrorSerializer, description="The image is too large (image_too_large)."),
+    422: OpenApiResponse(EdgeErrorSerializer, description="captured_at is outside the deployment's window "
+                                                          "(outside_window) or too far from server time (clock_skew)."),
+    429: OpenApiResponse(EdgeErrorSerializer, description="Too many requests from this node (rate_limited)."),
+}
+
+
+def _refusal_response(refusal: services.EdgeRefusal) -> Response:
+    response = Response({"detail": refusal.message, "code": refusal.code, "fields": {}}, status=refusal.status)
+    if refusal.retry_after:
+        response["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
+class EdgeApiView(APIView):
+    authentication_classes = [EdgeNodeTokenAuthentication]
+    permission_classes = [IsEdgeNode]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def _admit_and_validate(self, request, serializer_class):
+        """The live deployment and the validated input; refusals counted on the deployment."""
+        deployment = services.edge_admit(node=request.auth)
+        try:
+            serializer = serializer_class(data=request.data)
+            serializer.is_valid(raise_exception=True)
+        except (APIException, ParseError):
+            services.edge_refusal_count(deployment)
+            raise
+        return deployment, serializer.validated_data
+
+
+class FrameIngestApi(EdgeApiView):
+    @extend_schema(
+        tags=TAGS, operation_id="edge_frame_post", request={"multipart/form-data": FrameInputSerializer},
+        responses={202: QueuedOutputSerializer, **REFUSALS},
+        summary="Send one frame",
+        description="Queues a frame for matching. The frame is held in memory only and deleted once processed.",
+    )
+    def post(self, request):
+        received_at = time.time()
+        try:
+            deployment, data = self._admit_and_validate(request, FrameInputSerializer)
+            queued = services.frame_receive(
+                node=request.auth, deployment=deployment, image=data["image"].read(), frame_id=data["frame_id"],
+                captured_at=data["captured_at"], camera=data["camera"], received_at=received_at,
+            )
+        except services.EdgeRefusal as refusal:
+            return _refusal_response(refusal)
+        return Response(QueuedOutputSerializer(queued).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DetectionsIngestApi(EdgeApiView):
+    @extend_schema(
+        tags=TAGS, operation_id="edge_detections_post", request={"multipart/form-data": DetectionsInputSerializer},
+        responses={202: QueuedOutputSerializer, **REFUSALS},
+        summary="Send face crops detected on the node",
+        description="Queues one or more face crops of one frame, each with its five landmarks or none (then the "
+                    "server detects the face inside the crop).",
+    )
+    def post(self, request):
+        received_at = time.time()
+        try:
+            deployment, data = self._admit_and_validate(request, DetectionsInputSerializer)
+            crops = [frames.DetectionCrop(upload.read(), landmarks)
+                     for upload, landmarks in zip(data["crops"], data["landmarks"], strict=True)]
+            queued = services.detections_receive(
+                node=request.auth, deployment=deployment, crops=crops, frame_id=data["frame_id"],
+                captured_at=data["captured_at"], camera=data["camera"], received_at=received_at,
+            )
+        except services.EdgeRefusal as refusal:
+            return _refusal_response(refusal)
+        return Response(QueuedOutputSerializer(queued).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EdgeStatusApi(EdgeApiView):
+    @extend_schema(tags=TAGS, operation_id="edge_status", responses={200: StatusOutputSerializer, 401: REFUSALS[401]},
+                   summary="The node's deployment, whether it is live, its window and the server time")
+    def get(self, request):
+        return Response(StatusOutputSerializer(services.edge_status(node=request.auth)).data)

@@ -1,0 +1,143 @@
+"""A small edge-node client: what simulate_edge and benchmark_pipeline use to talk to the edge API.
+
+It posts frames as a camera box would: multipart with the frame id and capture time, retrying
+connection failures, timeouts, 5xx and 429 answers with exponential backoff (a duplicate answer to a
+retry means an earlier attempt got through). No Django import: it can run on an edge node.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import cv2
+import numpy as np
+import requests
+
+EDGE_PATH = "/api/edge/v1/"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+def edge_base(url: str) -> str:
+    url = url.rstrip("/")
+    return url + "/" if url.endswith(EDGE_PATH.rstrip("/")) else url + EDGE_PATH
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class EdgeAnswer:
+    frame_id: str
+    status: int | None  # HTTP status of the last attempt; None when no answer came
+    code: str  # "queued", "duplicate_frame", a refusal code, or "no_answer"
+    detail: str
+    attempts: int
+    seconds: float
+    sent_at: float
+
+    @property
+    def accepted(self) -> bool:
+        # A duplicate after a retry means an earlier attempt was received.
+        return self.status == 202 or (self.code == "duplicate_frame" and self.attempts > 1)
+
+
+class EdgeClient:
+    def __init__(self, url: str, token: str, *, retries: int = 4, backoff: float = 0.25, timeout: float = 10.0):
+        self.base = edge_base(url)
+        self.retries = retries
+        self.backoff = backoff
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def status(self) -> tuple[int, dict]:
+        response = self.session.get(self.base + "status", timeout=self.timeout)
+        return response.status_code, _json(response)
+
+    def post_frame(self, jpeg: bytes, *, frame_id: str, camera: str, captured_at: str | None = None) -> EdgeAnswer:
+        captured_at = captured_at or utc_now_iso()
+        data = {"frame_id": frame_id, "captured_at": captured_at, "camera": camera}
+        return self._post("frames", frame_id, data, [("image", (f"{frame_id}.jpg", jpeg, "image/jpeg"))])
+
+    def post_detections(self, crops: list[bytes], landmarks: list | None, *, frame_id: str, camera: str,
+                        captured_at: str | None = None) -> EdgeAnswer:
+        import json
+
+        data = {"frame_id": frame_id, "captured_at": captured_at or utc_now_iso(), "camera": camera}
+        if landmarks is not None:
+            data["landmarks"] = json.dumps(landmarks)
+        files = [("crops", (f"{frame_id}-{i}.jpg", crop, "image/jpeg")) for i, crop in enumerate(crops)]
+        return self._post("detections", frame_id, data, files)
+
+    def _post(self, endpoint: str, frame_id: str, data: dict, files: list) -> EdgeAnswer:
+        sent_at = time.time()
+        started = time.perf_counter()
+        attempt, status, code, detail = 0, None, "no_answer", ""
+        while attempt <= self.retries:
+            attempt += 1
+            retry_after = None
+            try:
+                response = self.session.post(self.base + endpoint, data=data, files=files, timeout=self.timeout)
+                body = _json(response)
+                status = response.status_code
+                code = "queued" if status == 202 else body.get("code", f"http_{status}")
+                detail = body.get("detail", "")
+                if status not in RETRY_STATUSES:
+                    break
+                retry_after = _seconds(response.headers.get("Retry-After"))
+            except requests.RequestException as exc:
+                status, code, detail = None, "no_answer", exc.__class__.__name__
+            if attempt > self.retries:
+                break
+            pause = self.backoff * 2 ** (attempt - 1) + random.uniform(0, self.backoff)
+            time.sleep(max(pause, retry_after or 0))
+        return EdgeAnswer(frame_id, status, code, detail, attempt, time.perf_counter() - started, sent_at)
+
+
+def _json(response) -> dict:
+    try:
+        body = response.json()
+        return body if isinstance(body, dict) else {}
+    except ValueError:
+        return {}
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return min(float(value), 10.0) if value else None
+    except ValueError:
+        return None
+
+
+def jpeg_encode(image: np.ndarray, quality: int = 85) -> bytes:
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("The frame could not be encoded as JPEG.")
+    return encoded.tobytes()
+
+
+def on_canvas(image: np.ndarray, width: int, height: int, grey: int = 96) -> np.ndarray:
+    """The image scaled to fit inside a width x height canvas, centred: a camera-sized frame."""
+    canvas = np.full((height, width, 3), grey, dtype=np.uint8)
+    scale = min(width * 0.9 / image.shape[1], height * 0.9 / image.shape[0])
+    tile = cv2.resize(image, (max(1, int(image.shape[1] * scale)), max(1, int(image.shape[0] * scale))),
+                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    top, left = (height - tile.shape[0]) // 2, (width - tile.shape[1]) // 2
+    canvas[top:top + tile.shape[0], left:left + tile.shape[1]] = tile
+    return canvas
+
+
+def read_image_file(path) -> np.ndarray | None:
+    """Any JPEG, PNG, WebP or BMP file (some '.jpg' files are really WebP) as a BGR array, or None."""
+    data = np.fromfile(str(path), dtype=np.uint8)
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+
+
+def percentile(values, p: float) -> float | None:
+    if not len(values):
+        return None
+    return float(np.percentile(np.asarray(values, dtype=float), p))

@@ -1,0 +1,164 @@
+"""Where a frame lives between the edge API and the worker: Redis (run without persistence), under a TTL.
+
+No ORM here. The keys:
+
+- ``lfr:frame:<deployment>:<node>:<frame id>``: the frame or crops, deleted by the worker once processed
+  and expiring by themselves after LFR_FRAME_PAYLOAD_TTL_SECONDS in any case;
+- ``lfr:frame-seen:<node>:<frame id>``: set once (SET NX) when a frame id is accepted, so a repeat is
+  answered as a duplicate;
+- ``lfr:frame-done:<node>:<frame id>``: set when the worker has finished with a frame, so a redelivered
+  message is not processed twice;
+- ``lfr:edge-rate:<node>:<second>``: the per-node request count of one second;
+- ``lfr:deletion-ms:<deployment>``: the latest deletion latencies (numbers only), for percentiles.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+
+PAYLOAD_PREFIX = "lfr:frame:"
+FRAME_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+DELETION_SAMPLES_KEPT = 10_000
+DELETION_SAMPLES_TTL_SECONDS = 7 * 24 * 3600
+_KIND_FRAME, _KIND_DETECTIONS = b"F", b"D"
+
+
+@lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def client() -> redis.Redis:
+    return _client(settings.REDIS_URL)
+
+
+def payload_key(deployment_id: int, node_id: int, frame_id: str) -> str:
+    return f"{PAYLOAD_PREFIX}{deployment_id}:{node_id}:{frame_id}"
+
+
+def seen_key(node_id: int, frame_id: str) -> str:
+    return f"lfr:frame-seen:{node_id}:{frame_id}"
+
+
+def done_key(node_id: int, frame_id: str) -> str:
+    return f"lfr:frame-done:{node_id}:{frame_id}"
+
+
+def deletion_samples_key(deployment_id: int) -> str:
+    return f"lfr:deletion-ms:{deployment_id}"
+
+
+# --- Edge side --------------------------------------------------------------------------------
+
+
+def rate_allowed(node_id: int, limit: int, now: float | None = None) -> bool:
+    """A fixed one-second window per node: the first `limit` requests of each second pass."""
+    second = int(now if now is not None else time.time())
+    key = f"lfr:edge-rate:{node_id}:{second}"
+    pipe = client().pipeline()
+    pipe.incr(key)
+    pipe.expire(key, 2)
+    count, _ = pipe.execute()
+    return int(count) <= limit
+
+
+def frame_id_claim(node_id: int, frame_id: str) -> bool:
+    """True the first time a node sends this frame id (within LFR_EDGE_FRAME_ID_TTL_SECONDS)."""
+    return bool(client().set(seen_key(node_id, frame_id), b"1", nx=True, ex=settings.LFR_EDGE_FRAME_ID_TTL_SECONDS))
+
+
+def frame_id_release(node_id: int, frame_id: str) -> None:
+    """Forgets a claimed id whose frame could not be queued, so the node may send it again."""
+    client().delete(seen_key(node_id, frame_id))
+
+
+def payload_store(deployment_id: int, node_id: int, frame_id: str, payload: bytes) -> None:
+    client().set(payload_key(deployment_id, node_id, frame_id), payload, ex=settings.LFR_FRAME_PAYLOAD_TTL_SECONDS)
+
+
+def payload_discard(deployment_id: int, node_id: int, frame_id: str) -> None:
+    client().delete(payload_key(deployment_id, node_id, frame_id))
+
+
+# --- Payload format ---------------------------------------------------------------------------
+
+
+@dataclass
+class DetectionCrop:
+    data: bytes
+    landmarks: list[list[float]] | None  # 5 x [x, y] in the crop's pixels, or None: detect in the crop
+
+
+def encode_frame(image: bytes) -> bytes:
+    return _KIND_FRAME + image
+
+
+def encode_detections(crops: list[DetectionCrop]) -> bytes:
+    header = json.dumps({"sizes": [len(c.data) for c in crops], "landmarks": [c.landmarks for c in crops]}).encode()
+    return _KIND_DETECTIONS + struct.pack(">I", len(header)) + header + b"".join(c.data for c in crops)
+
+
+def decode_payload(payload: bytes) -> tuple[str, bytes | list[DetectionCrop]]:
+    kind, body = payload[:1], payload[1:]
+    if kind == _KIND_FRAME:
+        return "frame", body
+    if kind != _KIND_DETECTIONS:
+        raise ValueError("unknown payload kind")
+    (length,) = struct.unpack(">I", body[:4])
+    header = json.loads(body[4:4 + length])
+    crops, offset = [], 4 + length
+    for size, landmarks in zip(header["sizes"], header["landmarks"], strict=True):
+        crops.append(DetectionCrop(body[offset:offset + size], landmarks))
+        offset += size
+    return "detections", crops
+
+
+# --- Worker side ------------------------------------------------------------------------------
+
+
+def payload_fetch(deployment_id: int, node_id: int, frame_id: str) -> tuple[bool, bytes | None]:
+    """(already done, payload). The payload stays in Redis until `frame_finish`, so a crash loses nothing."""
+    pipe = client().pipeline()
+    pipe.exists(done_key(node_id, frame_id))
+    pipe.get(payload_key(deployment_id, node_id, frame_id))
+    done, payload = pipe.execute()
+    return bool(done), payload
+
+
+def frame_finish(deployment_id: int, node_id: int, frame_id: str) -> None:
+    """Deletes the payload and marks the frame done, atomically (MULTI/EXEC)."""
+    pipe = client().pipeline(transaction=True)
+    pipe.delete(payload_key(deployment_id, node_id, frame_id))
+    pipe.set(done_key(node_id, frame_id), b"1", ex=settings.LFR_EDGE_FRAME_ID_TTL_SECONDS)
+    pipe.execute()
+
+
+def deletion_sample_add(deployment_id: int, milliseconds: float) -> None:
+    key = deletion_samples_key(deployment_id)
+    pipe = client().pipeline()
+    pipe.lpush(key, f"{milliseconds:.2f}")
+    pipe.ltrim(key, 0, DELETION_SAMPLES_KEPT - 1)
+    pipe.expire(key, DELETION_SAMPLES_TTL_SECONDS)
+    pipe.execute()
+
+
+def deletion_samples(deployment_id: int) -> list[float]:
+    return [float(v) for v in client().lrange(deletion_samples_key(deployment_id), 0, -1)]
+
+
+def payload_keys(deployment_id: int | None = None) -> list[tuple[str, int]]:
+    """Frame payload keys still in Redis, with their remaining TTL in seconds."""
+    pattern = f"{PAYLOAD_PREFIX}{deployment_id}:*" if deployment_id else f"{PAYLOAD_PREFIX}*"
+    found = []
+    r = client()
+    for key in r.scan_iter(match=pattern, count=1000):
+        found.append((key.decode(errors="replace"), int(r.ttl(key))))
+    return found

@@ -1,0 +1,372 @@
+"""benchmark_pipeline: load the running system through the edge API and measure what an operator and the
+DPO care about: frames accepted and processed per second, POST-to-alert latency, deletion latency, worker
+memory, and end-to-end throughput against the engine's own on the same frames.
+
+Runs against a live server (web, Celery worker, Redis, PostgreSQL) whose database this process also reaches
+(DATABASE_URL): it reads the deployment's counters and alerts there, and can set up its own deployment.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import psutil
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from .edge_client import EdgeAnswer, EdgeClient, jpeg_encode, on_canvas, percentile, read_image_file
+
+# One enrolment photograph per watchlisted person of shared/faces/deepface (person01..07); the photographs
+# with several faces are never used.
+ENROLMENT = {"person01": "img1.jpg", "person02": "img3.jpg", "person03": "img8.jpg", "person04": "img13.jpg",
+             "person05": "img16.jpg", "person06": "img18.jpg", "person07": "img20.jpg"}
+MULTI_FACE = {"img31.jpg", "img41.jpg", "img54.jpg", "img59.jpg", "img62.jpg"}
+
+
+@dataclass
+class BenchmarkFrame:
+    jpeg: bytes
+    watchlisted: bool
+
+
+def benchmark_frames(faces_dir: Path, size: tuple[int, int], match_share: float) -> list[BenchmarkFrame]:
+    """640x360 (or `size`) frames with one face each: photographs not used for enrolment, watchlisted or not."""
+    folder = Path(faces_dir) / "deepface"
+    with (folder / "identities.csv").open() as fh:
+        rows = [(r["file"], r["identity"]) for r in csv.DictReader(fh)]
+    usable = [(f, p) for f, p in rows if f not in ENROLMENT.values() and f not in MULTI_FACE]
+    matched = [BenchmarkFrame(jpeg_encode(on_canvas(read_image_file(folder / f), *size)), True)
+               for f, p in usable if p in ENROLMENT]
+    others = [BenchmarkFrame(jpeg_encode(on_canvas(read_image_file(folder / f), *size)), False)
+              for f, p in usable if p not in ENROLMENT]
+    if match_share >= 1 or not others:
+        return matched
+    if match_share <= 0 or not matched:
+        return others
+    mixed, m, o = [], 0, 0
+    while m < len(matched) or o < len(others):
+        want_match = m / max(1, m + o) < match_share
+        if (want_match and m < len(matched)) or o >= len(others):
+            mixed.append(matched[m])
+            m += 1
+        else:
+            mixed.append(others[o])
+            o += 1
+    return mixed
+
+
+# --- Setting up a deployment of its own -------------------------------------------------------
+
+
+def benchmark_deployment_setup(*, faces_dir: Path, nodes: int, stdout=print):
+    """A live deployment over a frozen watchlist of the seven, with `nodes` edge nodes: (deployment, tokens)."""
+    from deployments import services as dep
+    from lfr_governance.accounts.choices import Rank, Role
+    from lfr_governance.accounts.services import team_get_or_create, user_create
+    from watchlists import services as wl
+
+    run = timezone.now().strftime("%Y%m%d-%H%M%S")
+    team = team_get_or_create(name="Benchmark unit")
+    people = {}
+    for key, role, rank in (("intel", Role.INTELLIGENCE_OFFICER, Rank.CONSTABLE), ("reviewer", Role.REVIEWER,
+                            Rank.SERGEANT), ("ao", Role.AUTHORISING_OFFICER, Rank.SUPERINTENDENT),
+                            ("admin", Role.ADMINISTRATOR, Rank.CIVILIAN), ("operator", Role.OPERATOR, Rank.CONSTABLE)):
+        from django.contrib.auth.models import User
+
+        username = f"bench-{key}"
+        people[key] = User.objects.filter(username=username).first() or user_create(
+            username=username, password=secrets.token_urlsafe(18), roles=[role], rank=rank, team=team)
+    watchlist = wl.watchlist_create(actor=people["intel"], operation_name=f"Benchmark {run}",
+                                    objective="Pipeline benchmark", intelligence_case_ref=f"BENCH/{run}")
+    wl.watchlist_reviewer_assign(actor=people["intel"], watchlist=watchlist, reviewer=people["reviewer"])
+    folder = Path(faces_dir) / "deepface"
+    for person, image in ENROLMENT.items():
+        entry = wl.entry_create(actor=people["intel"], watchlist=watchlist, subject_ref=f"BENCH-{person}",
+                                category="warrant", offence="", legal_basis="pace_custody", image_source="custody",
+                                image_capture_date=date(2025, 1, 1), intelligence_ref=f"BENCH/{person}",
+                                justification="Benchmark subject.")
+        img = wl.reference_image_add(actor=people["intel"], entry=entry, data=(folder / image).read_bytes(),
+                                     filename=image)
+        wl.reference_image_assess(image_id=img.pk)
+        wl.entry_review(actor=people["reviewer"], entry=entry, approve=True)
+    version = wl.watchlist_freeze(actor=people["intel"], watchlist=watchlist)
+    edge_nodes, tokens = [], []
+    for number in range(1, nodes + 1):
+        node, token = dep.edge_node_register(actor=people["admin"], name=f"bench-{run}-{number}",
+                                             camera_description="Benchmark camera")
+        edge_nodes.append(node)
+        tokens.append(token)
+    start = timezone.now() - timedelta(minutes=1)
+    deployment = dep.deployment_create(
+        actor=people["intel"], watchlist_version=version, edge_nodes=edge_nodes, starts_at=start,
+        ends_at=start + timedelta(hours=3), title=f"Benchmark {run}", purpose="Pipeline benchmark",
+        offence_focus="None (benchmark)", intelligence_case_ref=f"BENCH/{run}", location_name="Benchmark",
+        latitude=Decimal("51.5"), longitude=Decimal("-0.1"), area_radius_m=100, location_reason="Benchmark",
+        expected_footfall=1000, necessity_proportionality="Benchmark only.", dpia_ref="BENCH",
+        community_impact="None", public_prenotice="None")
+    dep.deployment_submit(actor=people["intel"], deployment=deployment, authorising_officer=people["ao"])
+    dep.deployment_authorise(actor=people["ao"], deployment=deployment, reasons="Benchmark.")
+    deployment.refresh_from_db()
+    dep.deployment_schedule(actor=people["intel"], deployment=deployment)
+    dep.signage_record_add(actor=people["intel"], deployment=deployment, position_description="Benchmark",
+                           latitude=Decimal("51.5"), longitude=Decimal("-0.1"), size="A1", placed_at=start)
+    deployment = dep.deployment_go_live(deployment=deployment)
+    dep.operator_assign(actor=people["intel"], deployment=deployment, operator=people["operator"])
+    stdout(f"Set up deployment {deployment.pk} ({version.size} watchlist entries) with {nodes} edge node(s).")
+    return deployment, tokens
+
+
+# --- Running ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    frame_id: str
+    watchlisted: bool
+    answer: EdgeAnswer
+
+
+@dataclass
+class RunResult:
+    sent: list[Sent] = field(default_factory=list)
+    alert_seen: dict[str, float] = field(default_factory=dict)
+    memory: dict[int, tuple[str, int]] = field(default_factory=dict)
+    unique_memory: dict[int, int] = field(default_factory=dict)  # USS at the end: memory no other process shares
+    memory_peak_total: int = 0
+    load_started: float = 0.0
+    load_ended: float = 0.0
+    drained_at: float | None = None
+    processed_at_load_end: int = 0
+    processed: int = 0
+    deleted: int = 0
+    deletion_ms: list[float] = field(default_factory=list)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # worker / web / this client, during the run
+
+
+# Substrings that pick the system's processes out of the machine's (set by the command's --worker-match/--web-match).
+PROCESS_MATCH = {"worker": "celery -A lfr_governance worker", "web": "gunicorn"}
+
+
+def _processes(kind: str) -> list[psutil.Process]:
+    """The Celery worker processes, or the web server processes, of the system under test."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        if PROCESS_MATCH[kind] in " ".join(process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def _cpu_seconds() -> dict[str, float]:
+    totals = {"worker": 0.0, "web": 0.0}
+    for kind in totals:
+        for process in _processes(kind):
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            totals[kind] += times.user + times.system
+    own = psutil.Process().cpu_times()
+    totals["benchmark client"] = own.user + own.system
+    machine = psutil.cpu_times()
+    totals["machine"] = machine.user + machine.nice + machine.system + machine.irq + machine.softirq + \
+        getattr(machine, "steal", 0.0)
+    return totals
+
+
+def _counters(deployment_id: int) -> tuple[int, int]:
+    from deployments.models import DeploymentCounters
+
+    row = DeploymentCounters.objects.filter(deployment_id=deployment_id).values_list(
+        "frames_processed", "frames_deleted").first()
+    return row or (0, 0)
+
+
+def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[BenchmarkFrame], fps: float,
+             duration: float, warmup: int, in_flight: int, drain_timeout: float, stdout=print) -> RunResult:
+    from . import frames as frame_store
+    from .models import Alert
+
+    result = RunResult()
+    run = secrets.token_hex(3)
+    clients = [EdgeClient(url, token, retries=2, backoff=0.1) for token in tokens]
+    for node_index, client in enumerate(clients):  # warm-up: the worker loads the engine and builds the gallery
+        for k in range(warmup):
+            client.post_frame(frames[k % len(frames)].jpeg, frame_id=f"bench-{run}-w{node_index}-{k}", camera="bench")
+    base_processed, base_deleted = _counters(deployment_id)
+    wait_until = time.monotonic() + drain_timeout
+    while time.monotonic() < wait_until and _counters(deployment_id)[1] - base_deleted < warmup * len(clients):
+        time.sleep(0.05)
+    base_processed, base_deleted = _counters(deployment_id)
+    frame_store.client().delete(frame_store.deletion_samples_key(deployment_id))
+    last_alert = Alert.objects.filter(deployment_id=deployment_id).order_by("-pk").values_list("pk", flat=True).first() or 0
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def watch_alerts():
+        nonlocal last_alert
+        try:
+            while not stop.is_set():
+                # Alerts commit out of id order (several workers): look back a little below the highest seen.
+                rows = list(Alert.objects.filter(deployment_id=deployment_id, pk__gt=last_alert - 50)
+                            .values_list("pk", "frame_id"))
+                now = time.time()
+                for pk, frame_id in rows:
+                    result.alert_seen.setdefault(frame_id, now)
+                    last_alert = max(last_alert, pk)
+                time.sleep(0.02)
+        finally:
+            connection.close()
+
+    def watch_memory():
+        while not stop.is_set():
+            total = 0
+            for process in _processes("worker"):
+                try:
+                    rss = process.memory_info().rss
+                except psutil.Error:
+                    continue
+                total += rss
+                result.memory[process.pid] = (" ".join(process.cmdline()[2:6]), rss)
+            result.memory_peak_total = max(result.memory_peak_total, total)
+            stop.wait(0.5)
+
+    watchers = [threading.Thread(target=watch_alerts, daemon=True), threading.Thread(target=watch_memory, daemon=True)]
+    for watcher in watchers:
+        watcher.start()
+
+    def send(client: EdgeClient, frame: BenchmarkFrame, frame_id: str) -> None:
+        answer = client.post_frame(frame.jpeg, frame_id=frame_id, camera="bench")
+        with lock:
+            result.sent.append(Sent(frame_id, frame.watchlisted, answer))
+
+    per_node = int(round(fps * duration))
+    schedule = sorted((k / fps + node_index / (fps * len(clients)), node_index, k)
+                      for node_index in range(len(clients)) for k in range(per_node))
+    cpu_before = _cpu_seconds()
+    result.load_started = time.time()
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=in_flight * len(clients)) as pool:
+        for offset, node_index, k in schedule:
+            delay = start + offset - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            frame = frames[(k + node_index * 7) % len(frames)]
+            pool.submit(send, clients[node_index], frame, f"bench-{run}-n{node_index}-{k:06d}")
+        result.load_ended = time.time()
+        result.processed_at_load_end = _counters(deployment_id)[0] - base_processed
+    accepted = sum(1 for s in result.sent if s.answer.accepted)
+    deadline = time.monotonic() + drain_timeout
+    while time.monotonic() < deadline:
+        processed, deleted = _counters(deployment_id)
+        if deleted - base_deleted >= accepted:
+            result.drained_at = time.time()
+            break
+        time.sleep(0.02)
+    cpu_after = _cpu_seconds()
+    result.cpu_seconds = {kind: cpu_after[kind] - cpu_before[kind] for kind in cpu_after}
+    time.sleep(0.3)
+    stop.set()
+    for watcher in watchers:
+        watcher.join(5)
+    for process in _processes("worker"):
+        try:
+            result.unique_memory[process.pid] = process.memory_full_info().uss
+        except psutil.Error:
+            pass
+    processed, deleted = _counters(deployment_id)
+    result.processed, result.deleted = processed - base_processed, deleted - base_deleted
+    result.deletion_ms = frame_store.deletion_samples(deployment_id)
+    close_old_connections()
+    return result
+
+
+def engine_throughput(frames: list[BenchmarkFrame], *, deployment_id: int, count: int) -> tuple[float, str]:
+    """The engine alone on the same frames, in this process: decode, detect, align, embed and search."""
+    from deployments.models import Deployment
+
+    from .engine import decode_image
+    from .pipeline import _gallery_build
+    from .runtime import get_engine
+
+    deployment = Deployment.objects.select_related("watchlist_version").get(pk=deployment_id)
+    version = deployment.watchlist_version
+    gallery = _gallery_build(version.pk, version.digest).gallery
+    engine = get_engine(version.pack_id)
+
+    def one(frame: BenchmarkFrame) -> None:
+        _, embeddings = engine.templates(decode_image(frame.jpeg))
+        if len(embeddings):
+            gallery.search(embeddings, k=1, threshold=deployment.threshold)
+
+    for frame in frames[:5]:
+        one(frame)
+    cpu_before, started = psutil.Process().cpu_times(), time.perf_counter()
+    for index in range(count):
+        one(frames[index % len(frames)])
+    seconds, cpu_after = time.perf_counter() - started, psutil.Process().cpu_times()
+    cpu_ms = ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)) / count * 1000
+    return count / seconds, (f"{engine.pack.id}, {', '.join(engine.providers)}, {cpu_ms:.1f} ms CPU per frame, "
+                             f"{settings.LFR_ONNX_THREADS} ONNX thread(s)")
+
+
+def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine_fps: float, engine_desc: str,
+           size: tuple[int, int], write=print) -> None:
+    answers = [s.answer for s in result.sent]
+    codes = Counter(a.code for a in answers)
+    accepted = [s for s in result.sent if s.answer.accepted]
+    load_seconds = max(1e-6, result.load_ended - result.load_started)
+    end = result.drained_at or time.time()
+    e2e_seconds = max(1e-6, end - result.load_started)
+    latencies = [(result.alert_seen[s.frame_id] - s.answer.sent_at) * 1000
+                 for s in accepted if s.watchlisted and s.frame_id in result.alert_seen]
+    expected_alerts = sum(1 for s in accepted if s.watchlisted)
+    post_ms = [a.seconds * 1000 for a in answers if a.status is not None]
+    processed_fps = result.processed / e2e_seconds
+
+    def ms(values, p):
+        value = percentile(values, p)
+        return "n/a" if value is None else f"{value:.0f} ms"
+
+    write("")
+    write(f"Pipeline benchmark: {nodes} node(s) x {fps:g} frames/s for {duration:g} s, {size[0]}x{size[1]} frames, "
+          "one face each")
+    write(f"  frames sent            {len(answers)} ({', '.join(f'{c}: {n}' for c, n in sorted(codes.items()))})")
+    write(f"  accepted               {len(accepted) / load_seconds:.1f} frames/s "
+          f"(POST answered in p50 {ms(post_ms, 50)}, p95 {ms(post_ms, 95)})")
+    write(f"  processed              {processed_fps:.1f} frames/s end to end ({result.processed} frames from first "
+          f"POST to last deletion in {e2e_seconds:.1f} s; {result.processed_at_load_end} done when sending stopped"
+          f"{'' if result.drained_at else '; NOT drained within the timeout'})")
+    write(f"  POST to alert visible  p50 {ms(latencies, 50)}, p95 {ms(latencies, 95)}, p99 {ms(latencies, 99)} "
+          f"({len(latencies)} of {expected_alerts} expected alerts seen; alerts polled every 20 ms)")
+    write(f"  deletion latency       p50 {ms(result.deletion_ms, 50)}, p99 {ms(result.deletion_ms, 99)}, max "
+          f"{ms(result.deletion_ms, 100)} ({len(result.deletion_ms)} frames, from receipt to payload deleted)")
+    total = sum(rss for _, rss in result.memory.values())
+    write(f"  worker memory          {total / 2**20:.0f} MiB RSS at the end in {len(result.memory)} process(es) "
+          f"(peak {result.memory_peak_total / 2**20:.0f} MiB), {sum(result.unique_memory.values()) / 2**20:.0f} MiB "
+          "of it unique to them (USS)")
+    for pid, (cmd, rss) in sorted(result.memory.items()):
+        write(f"    pid {pid:<8} RSS {rss / 2**20:4.0f} MiB, USS {result.unique_memory.get(pid, 0) / 2**20:4.0f} MiB"
+              f"  {cmd}")
+    if result.processed:
+        cpu = dict(result.cpu_seconds)
+        machine = cpu.pop("machine", 0.0)
+        cpu["everything else (PostgreSQL, Redis, other programs)"] = max(0.0, machine - sum(cpu.values()))
+        write("  CPU per frame          " + ", ".join(f"{kind} {seconds / result.processed * 1000:.1f} ms"
+                                                      for kind, seconds in cpu.items()))
+        elapsed = max(1e-6, end - result.load_started)
+        write(f"  machine                {psutil.cpu_count()} CPUs, {machine / elapsed / psutil.cpu_count() * 100:.0f}% "
+              "busy during the run")
+    write(f"  engine alone           {engine_fps:.1f} frames/s on the same frames in one process ({engine_desc})")
+    write(f"  end to end / engine    {processed_fps / engine_fps * 100:.0f}% "
+          f"({'offered load below capacity: the ratio measures the offered rate' if result.processed_at_load_end >= len(accepted) * 0.98 else 'at saturation'})")

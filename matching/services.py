@@ -1,0 +1,276 @@
+"""Writes for matching: admitting what edge nodes send, and the operator's decisions on alerts.
+
+The edge side never writes a frame anywhere but Redis (payload under a TTL, see frames.py); the only
+database writes it makes are counts. Alert decisions lock the row, check the order of decisions,
+and audit in the same transaction.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image
+
+from deployments.choices import DeploymentStatus
+from deployments.models import Deployment, DeploymentCounters, EdgeNode
+from deployments.selectors import edge_node_live_deployment
+from lfr_governance.audit.models import Action
+from lfr_governance.audit.services import record
+from lfr_governance.permissions import has_role_perm, restrict
+
+from . import frames
+from .choices import DECISIONS_TAKING_OUTCOME, Decision, Outcome
+from .models import Alert
+
+EDGE_IMAGE_FORMATS = {"JPEG", "PNG"}
+
+
+class EdgeRefusal(Exception):
+    """Why an edge request is refused, as the node is told it: a code, a message and an HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400, retry_after: int | None = None):
+        super().__init__(message)
+        self.code, self.message, self.status, self.retry_after = code, message, status, retry_after
+
+
+# --- Edge nodes: admitting frames and detections ----------------------------------------------
+
+
+def edge_counting_deployment(node: EdgeNode, now: datetime | None = None) -> Deployment | None:
+    """The deployment a node's refused request is counted against: its live one, else the one whose
+    window is open now, else the next scheduled one."""
+    now = now or timezone.now()
+    live = edge_node_live_deployment(node, now)
+    if live is not None:
+        return live
+    active = node.deployments.filter(status__in=[DeploymentStatus.LIVE, DeploymentStatus.SCHEDULED])
+    return (active.filter(starts_at__lte=now, ends_at__gt=now).first()
+            or active.filter(status=DeploymentStatus.LIVE).first()
+            or active.filter(starts_at__gt=now).order_by("starts_at").first())
+
+
+def edge_refusal_count(deployment: Deployment | None) -> None:
+    if deployment is not None:
+        DeploymentCounters.objects.filter(deployment=deployment).update(frames_refused=F("frames_refused") + 1)
+
+
+def edge_admit(*, node: EdgeNode, now: datetime | None = None) -> Deployment:
+    """The node's live deployment, if the node may send now; refusals are counted where a deployment is known."""
+    now = now or timezone.now()
+    deployment = edge_node_live_deployment(node, now)
+    if deployment is None:
+        edge_refusal_count(edge_counting_deployment(node, now))
+        raise EdgeRefusal("not_live", f"Edge node {node.name} is not bound to a deployment that is live now: "
+                          "nothing is accepted until it goes live (GET status shows its window).", 403)
+    if not frames.rate_allowed(node.pk, settings.LFR_EDGE_MAX_FRAMES_PER_SECOND):
+        edge_refusal_count(deployment)
+        raise EdgeRefusal("rate_limited", f"More than {settings.LFR_EDGE_MAX_FRAMES_PER_SECOND} requests in one "
+                          "second from this node: slow down and retry after a second.", 429, retry_after=1)
+    return deployment
+
+
+def _refuse(deployment: Deployment, code: str, message: str, status: int = 400) -> EdgeRefusal:
+    edge_refusal_count(deployment)
+    return EdgeRefusal(code, message, status)
+
+
+def edge_time_check(*, deployment: Deployment, captured_at: datetime, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    skew = settings.LFR_EDGE_MAX_CLOCK_SKEW_SECONDS
+    if abs((now - captured_at).total_seconds()) > skew:
+        raise _refuse(deployment, "clock_skew", (
+            f"captured_at {captured_at.isoformat()} is more than {skew} seconds from the server's time "
+            f"{now.isoformat()}: set the node's clock (NTP) and send frames as they are captured."), 422)
+    if not deployment.starts_at <= captured_at < deployment.ends_at:
+        raise _refuse(deployment, "outside_window", (
+            f"captured_at {captured_at.isoformat()} is outside the deployment's authorised window "
+            f"({deployment.starts_at.isoformat()} to {deployment.ends_at.isoformat()})."), 422)
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    format: str
+    width: int
+    height: int
+
+
+def edge_image_check(data: bytes, *, what: str = "image") -> CheckedImage:
+    """Header-level checks (no decoding, nothing written): type, byte size, pixel count, completeness."""
+    if not data:
+        raise EdgeRefusal("bad_image", f"The {what} is empty: send a JPEG or PNG.")
+    limit = settings.LFR_EDGE_MAX_FRAME_BYTES
+    if len(data) > limit:
+        raise EdgeRefusal("image_too_large", f"The {what} is {len(data):,} bytes; the limit is {limit:,}: "
+                          "lower the JPEG quality or the resolution.", 413)
+    max_pixels = settings.LFR_EDGE_MAX_FRAME_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as header:  # reads the header only
+                image_format, (width, height) = header.format, header.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise EdgeRefusal("image_too_large", f"The {what} claims more than {max_pixels:,} pixels: send a "
+                          "smaller frame.", 413)
+    except Exception:
+        raise EdgeRefusal("bad_image", f"The {what} is not a readable image: send a JPEG or PNG.")
+    if image_format not in EDGE_IMAGE_FORMATS:
+        raise EdgeRefusal("bad_image", f"The {what} is {image_format}: only JPEG and PNG are accepted.")
+    if width * height > max_pixels:
+        raise EdgeRefusal("image_too_large", f"The {what} is {width}x{height}; the most accepted is "
+                          f"{max_pixels:,} pixels: send a smaller frame.", 413)
+    if not _complete(data, image_format):
+        raise EdgeRefusal("bad_image", f"The {what} is truncated: send the whole file.")
+    return CheckedImage(image_format, width, height)
+
+
+def _complete(data: bytes, image_format: str) -> bool:
+    if image_format == "JPEG":
+        return data.rstrip(b"\x00").endswith(b"\xff\xd9")
+    return b"IEND" in data[-16:]
+
+
+@dataclass(frozen=True)
+class Queued:
+    frame_id: str
+    deployment_id: int
+    status: str = "queued"
+
+
+def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at: datetime, camera: str,
+           payload: bytes, received_at: float) -> Queued:
+    """Stores the payload in Redis under its TTL, counts it received and queues the worker's task."""
+    from .tasks import process_frame_task
+
+    if not frames.frame_id_claim(node.pk, frame_id):
+        raise _refuse(deployment, "duplicate_frame", f"Frame {frame_id} was already received from this node; "
+                      "it is not processed twice.", 409)
+    try:
+        frames.payload_store(deployment.pk, node.pk, frame_id, payload)
+        process_frame_task.apply_async(kwargs={
+            "deployment_id": deployment.pk, "node_id": node.pk, "frame_id": frame_id,
+            "captured_at": captured_at.isoformat(), "received_at": received_at, "camera": camera,
+        })
+    except Exception:
+        frames.payload_discard(deployment.pk, node.pk, frame_id)
+        frames.frame_id_release(node.pk, frame_id)
+        raise
+    DeploymentCounters.objects.filter(deployment=deployment).update(frames_received=F("frames_received") + 1)
+    return Queued(frame_id, deployment.pk)
+
+
+def frame_receive(*, node: EdgeNode, deployment: Deployment, image: bytes, frame_id: str, captured_at: datetime,
+                  camera: str, received_at: float | None = None) -> Queued:
+    """Admits one frame: checks its time and image, then queues it (in memory only)."""
+    received_at = received_at or time.time()
+    edge_time_check(deployment=deployment, captured_at=captured_at)
+    try:
+        edge_image_check(image)
+    except EdgeRefusal as refusal:
+        edge_refusal_count(deployment)
+        raise refusal
+    return _queue(node=node, deployment=deployment, frame_id=frame_id, captured_at=captured_at, camera=camera,
+                  payload=frames.encode_frame(image), received_at=received_at)
+
+
+def detections_receive(*, node: EdgeNode, deployment: Deployment, crops: list[frames.DetectionCrop], frame_id: str,
+                       captured_at: datetime, camera: str, received_at: float | None = None) -> Queued:
+    """Admits face crops the node detected itself (with 5 landmarks each, or none: the worker detects)."""
+    received_at = received_at or time.time()
+    edge_time_check(deployment=deployment, captured_at=captured_at)
+    try:
+        if not crops:
+            raise EdgeRefusal("bad_image", "Send at least one face crop.")
+        if len(crops) > settings.LFR_EDGE_MAX_CROPS_PER_REQUEST:
+            raise EdgeRefusal("too_many_crops", f"{len(crops)} crops in one request; the most accepted is "
+                              f"{settings.LFR_EDGE_MAX_CROPS_PER_REQUEST}.")
+        for number, crop in enumerate(crops, start=1):
+            edge_image_check(crop.data, what=f"crop {number}")
+    except EdgeRefusal as refusal:
+        edge_refusal_count(deployment)
+        raise refusal
+    return _queue(node=node, deployment=deployment, frame_id=frame_id, captured_at=captured_at, camera=camera,
+                  payload=frames.encode_detections(crops), received_at=received_at)
+
+
+def edge_status(*, node: EdgeNode, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    live = edge_node_live_deployment(node, now)
+    deployment = live or edge_counting_deployment(node, now)
+    return {
+        "edge_node": node.name,
+        "live": live is not None,
+        "deployment": None if deployment is None else {
+            "id": deployment.pk,
+            "reference": f"LFR-{deployment.pk:05d}",
+            "status": deployment.status,
+            "starts_at": deployment.starts_at,
+            "ends_at": deployment.ends_at,
+        },
+        "server_time": now,
+        "max_clock_skew_seconds": settings.LFR_EDGE_MAX_CLOCK_SKEW_SECONDS,
+        "max_requests_per_second": settings.LFR_EDGE_MAX_FRAMES_PER_SECOND,
+        "max_image_bytes": settings.LFR_EDGE_MAX_FRAME_BYTES,
+    }
+
+
+# --- Operators: deciding alerts ---------------------------------------------------------------
+
+
+def _require_operator(user, alert: Alert) -> None:
+    allowed = has_role_perm(user, "matching.adjudicate_alert") and restrict(
+        Deployment.objects.filter(pk=alert.deployment_id), user, "deployments.operate_deployment"
+    ).exists()
+    if not allowed:
+        raise PermissionDenied("Only an operator assigned to this deployment can decide its alerts.")
+
+
+def _lock(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update().select_related("entry").get(pk=alert.pk)
+
+
+@transaction.atomic
+def alert_adjudicate(*, actor, alert: Alert, decision: str) -> Alert:
+    """The operator's comparison of probe and watchlist image: a score alone never decides."""
+    _require_operator(actor, alert)
+    alert = _lock(alert)
+    if decision not in Decision.values:
+        raise ValidationError({"decision": "Choose confirmed match, false alert or unable to determine."})
+    if alert.decision:
+        raise ValidationError(f"This alert was already decided ({alert.get_decision_display().lower()}) by "
+                              f"{alert.decided_by.get_username() if alert.decided_by else 'another operator'}.")
+    alert.decision, alert.decided_by, alert.decided_at = decision, actor, timezone.now()
+    alert.save(update_fields=["decision", "decided_by", "decided_at"])
+    record(action=Action.ALTERATION, event="alert.adjudicate", actor=actor, target=alert,
+           deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref,
+           changes={"decision": [None, decision], "score": round(alert.score, 4)})
+    return alert
+
+
+@transaction.atomic
+def alert_outcome_record(*, actor, alert: Alert, outcome: str, text: str = "") -> Alert:
+    _require_operator(actor, alert)
+    alert = _lock(alert)
+    if alert.decision not in DECISIONS_TAKING_OUTCOME:
+        raise ValidationError("Record the engagement outcome only after confirming the match.")
+    if alert.outcome:
+        raise ValidationError(f"The outcome was already recorded ({alert.get_outcome_display().lower()}).")
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": "Choose the engagement outcome."})
+    text = text.strip()
+    if outcome == Outcome.OTHER and not text:
+        raise ValidationError({"outcome_text": "Describe the outcome."})
+    alert.outcome, alert.outcome_text, alert.outcome_by, alert.outcome_at = outcome, text, actor, timezone.now()
+    alert.save(update_fields=["outcome", "outcome_text", "outcome_by", "outcome_at"])
+    record(action=Action.ALTERATION, event="alert.outcome", actor=actor, target=alert,
+           deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref,
+           changes={"outcome": [None, outcome], "text": text})
+    return alert

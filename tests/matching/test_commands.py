@@ -1,0 +1,106 @@
+"""The management commands: the edge simulator against a running server, its retries, and the proof of
+deletion finding what was planted."""
+
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from deployments.models import Deployment
+from matching import frames
+from matching.edge_client import EdgeClient
+from matching.models import Alert
+from watchlists.models import ReferenceImage
+
+from .conftest import counters_of, jpeg_of, wait_for
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_simulate_edge_posts_a_folder_of_images_in_real_time(celery_worker_process, live, node, live_server,
+                                                             face_bytes, tmp_path, capsys):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    for name in ("img2.jpg", "img22.jpg", "img29.jpg"):
+        (folder / name).write_bytes(face_bytes(name))
+    call_command("simulate_edge", url=live_server.url, token=node.token, images=folder, fps=10, frames=5,
+                 canvas="640x360", camera="sim camera", frame_prefix="sim")
+    out = capsys.readouterr().out
+    assert f"Node {node.name}: live" in out
+    for number in range(1, 6):
+        assert re.search(rf"^sim-{number:06d}  202 queued", out, re.M), out
+    assert "Sent 5 frame(s)" in out and "5 accepted" in out and "queued: 5" in out
+    wait_for(lambda: counters_of(live).frames_deleted == 5, 60, message="the worker to process the simulated frames")
+    assert sorted(Alert.objects.values_list("frame_id", flat=True)) == ["sim-000001", "sim-000004"]  # img2 twice
+    assert counters_of(live).frames_received == 5
+    call_command("verify_no_residue", deployment=live.pk, frame_ids=[f"sim-{n:06d}" for n in range(1, 6)])
+
+
+def test_the_edge_client_retries_with_backoff_and_honours_retry_after(monkeypatch):
+    answers = iter([requests.ConnectionError(), (503, {}, {}), (429, {"Retry-After": "1"}, {"code": "rate_limited"}),
+                    (409, {}, {"code": "duplicate_frame", "detail": "already received"})])
+    pauses = []
+
+    class Response:
+        def __init__(self, status, headers, body):
+            self.status_code, self.headers, self._body = status, headers, body
+
+        def json(self):
+            return self._body
+
+    def post(*args, **kwargs):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return Response(*answer)
+
+    client = EdgeClient("http://edge.invalid", "token", retries=4, backoff=0.1)
+    monkeypatch.setattr(client.session, "post", post)
+    monkeypatch.setattr("matching.edge_client.time.sleep", pauses.append)
+    answer = client.post_frame(b"jpeg", frame_id="f-1", camera="c")
+    assert answer.attempts == 4 and answer.code == "duplicate_frame" and answer.accepted
+    assert 0.1 <= pauses[0] < 0.2 and 0.2 <= pauses[1] < 0.3 and pauses[2] >= 1  # doubling; Retry-After wins
+    refused = iter([(422, {}, {"code": "clock_skew", "detail": "set the clock"})])
+    monkeypatch.setattr(client.session, "post", lambda *a, **k: Response(*next(refused)))
+    answer = client.post_frame(b"jpeg", frame_id="f-2", camera="c")
+    assert (answer.attempts, answer.code, answer.accepted) == (1, "clock_skew", False)
+
+
+@pytest.mark.django_db
+def test_verify_no_residue_reports_each_planted_trace_and_fails(live, node, face_bytes, capsys):
+    jpeg = jpeg_of(face_bytes("img22.jpg"))
+    stray = Path(settings.MEDIA_ROOT) / "stray" / "frame.jpg"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(jpeg)
+    frames.client().set(frames.payload_key(live.pk, node.pk, "leak-1"), b"F" + jpeg, ex=60)
+    Deployment.objects.filter(pk=live.pk).update(engagement_notes="copied frame leak-2 here by mistake")
+    image = ReferenceImage.objects.filter(entry__version=live.watchlist_version).first()
+    ReferenceImage.objects.filter(pk=image.pk).update(state="refused")
+    temp_file = Path(tempfile.gettempdir()) / f"lfr-leak-{uuid.uuid4().hex}.jpg"
+    temp_file.write_bytes(jpeg)
+    try:
+        with pytest.raises(CommandError, match=r"Found 5 trace\(s\)"):
+            call_command("verify_no_residue", deployment=live.pk, frame_ids=["leak-1", "leak-2"])
+    finally:
+        temp_file.unlink()
+    out = capsys.readouterr().out
+    assert "FOUND media: stray/frame.jpg" in out
+    assert f"FOUND redis: frame payload {frames.payload_key(live.pk, node.pk, 'leak-1')}" in out
+    assert "FOUND database: deployments_deployment.engagement_notes holds 'leak-2'" in out
+    assert "template(s) of images refused at enrolment" in out
+    assert f"FOUND temp: {temp_file}" in out
+    assert "Nothing found." not in out
+
+
+@pytest.mark.django_db
+def test_verify_no_residue_finds_nothing_on_a_clean_system(live, capsys):
+    call_command("verify_no_residue")
+    out = capsys.readouterr().out
+    assert out.strip().endswith("Nothing found.")
+    assert "checked database:" in out and "checked media:" in out and "checked temp:" in out and "redis" in out

@@ -1,0 +1,225 @@
+"""The edge API: what it accepts (queued in memory only), and each refusal (a JSON reason, nothing stored,
+counted on the deployment where one is known)."""
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from deployments import services as deployment_services
+from matching import frames
+from matching.tasks import process_frame_task
+
+from .conftest import EDGE, counters_of, jpeg_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """The task messages the API would publish (no worker in these tests)."""
+    sent = []
+    monkeypatch.setattr(process_frame_task, "apply_async", lambda *args, **kwargs: sent.append(kwargs["kwargs"]))
+    return sent
+
+
+@pytest.fixture
+def frame(face_bytes):
+    return jpeg_of(face_bytes("img2.jpg"))
+
+
+def _payload_keys():
+    return frames.payload_keys()
+
+
+def _assert_refused(response, status: int, code: str):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["code"] == code and body["detail"], body
+    return body
+
+
+def test_a_frame_is_queued_with_its_bytes_in_redis_only(live, node, post_frame, frame, published):
+    response = post_frame(node.token, frame, frame_id="cam1-000001")
+    assert response.status_code == 202, response.content
+    assert response.json() == {"frame_id": "cam1-000001", "status": "queued", "deployment": live.pk}
+    # The task message carries ids and times, never the image.
+    assert len(published) == 1
+    message = published[0]
+    assert set(message) == {"deployment_id", "node_id", "frame_id", "captured_at", "received_at", "camera"}
+    assert len(json.dumps(message)) < 500
+    # The frame waits in Redis under its TTL.
+    (key, ttl), = _payload_keys()
+    assert key == frames.payload_key(live.pk, node.pk, "cam1-000001") and 0 < ttl <= 60
+    assert frames.client().get(key)[1:] == frame
+    counters = counters_of(live)
+    assert (counters.frames_received, counters.frames_refused) == (1, 0)
+
+
+def test_a_repeated_frame_id_is_answered_as_a_duplicate_and_queued_once(live, node, post_frame, frame, published):
+    assert post_frame(node.token, frame, frame_id="dup-1").status_code == 202
+    _assert_refused(post_frame(node.token, frame, frame_id="dup-1"), 409, "duplicate_frame")
+    assert len(published) == 1 and len(_payload_keys()) == 1
+    counters = counters_of(live)
+    assert (counters.frames_received, counters.frames_refused) == (1, 1)
+
+
+def test_unknown_missing_and_revoked_tokens_are_refused(live, node, post_frame, frame, published, client,
+                                                         dep_people):
+    body = _assert_refused(post_frame("lfr_not-a-real-token", frame), 401, "authentication_failed")
+    assert "unknown or revoked" in body["detail"]
+    response = client.post(f"{EDGE}/frames", {"frame_id": "x", "camera": "c"})
+    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+    deployment_services.edge_node_revoke(actor=dep_people["admin"], node=node)
+    _assert_refused(post_frame(node.token, frame), 401, "authentication_failed")
+    _assert_refused(client.get(f"{EDGE}/status", HTTP_AUTHORIZATION=f"Bearer {node.token}"), 401,
+                    "authentication_failed")
+    assert published == [] and _payload_keys() == []
+    assert counters_of(live).frames_received == 0
+
+
+def test_a_node_whose_deployment_is_not_live_is_refused(scheduled, node, post_frame, frame, published):
+    body = _assert_refused(post_frame(node.token, frame), 403, "not_live")
+    assert "not bound to a deployment that is live" in body["detail"]
+    assert published == [] and _payload_keys() == []
+    counters = counters_of(scheduled)
+    assert (counters.frames_received, counters.frames_refused) == (0, 1)
+
+
+def test_a_node_bound_to_no_deployment_is_refused(dep_people, post_frame, frame, published):
+    loose, token = deployment_services.edge_node_register(actor=dep_people["admin"], name="Spare box",
+                                                          camera_description="Spare")
+    _assert_refused(post_frame(token, frame), 403, "not_live")
+    assert published == []
+
+
+def test_frames_captured_outside_the_window_are_refused(live, node, post_frame, frame, published, settings):
+    settings.LFR_EDGE_MAX_CLOCK_SKEW_SECONDS = 6 * 3600  # isolate the window check from the clock check
+    for captured_at in (live.starts_at - timedelta(seconds=30), live.ends_at):
+        body = _assert_refused(post_frame(node.token, frame, captured_at=captured_at), 422, "outside_window")
+        assert "outside the deployment's authorised window" in body["detail"]
+    assert published == [] and _payload_keys() == []
+    assert counters_of(live).frames_refused == 2
+
+
+def test_frames_with_a_clock_far_from_the_server_are_refused(live, node, post_frame, frame, published):
+    for offset in (timedelta(seconds=-45), timedelta(seconds=45)):
+        body = _assert_refused(post_frame(node.token, frame, captured_at=timezone.now() + offset), 422, "clock_skew")
+        assert "30 seconds" in body["detail"]
+    assert published == [] and _payload_keys() == []
+    assert counters_of(live).frames_refused == 2
+
+
+def _truncated(frame: bytes) -> bytes:
+    return frame[: len(frame) // 2]
+
+
+def _webp(frame: bytes) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(frame)).save(out, "WEBP")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("make", [lambda f: b"not an image at all", lambda f: b"", _truncated, _webp],
+                         ids=["text", "empty", "truncated", "webp"])
+def test_bad_images_are_refused(live, node, post_frame, frame, published, make):
+    response = post_frame(node.token, make(frame))
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] in {"bad_image", "invalid"}  # an empty upload fails the form's own check
+    assert published == [] and _payload_keys() == []
+    assert counters_of(live).frames_refused == 1
+
+
+def test_oversize_images_are_refused(live, node, post_frame, frame, published, settings, client):
+    settings.LFR_EDGE_MAX_FRAME_BYTES = 10_000
+    body = _assert_refused(post_frame(node.token, frame), 413, "image_too_large")
+    assert "10,000" in body["detail"]
+    settings.LFR_EDGE_MAX_FRAME_BYTES = 4 * 1024 * 1024
+    settings.LFR_EDGE_MAX_FRAME_PIXELS = 320 * 180
+    _assert_refused(post_frame(node.token, frame), 413, "image_too_large")
+    # Above the request cap the body is refused before it is read (no deployment is known yet: not counted).
+    settings.LFR_MAX_UPLOAD_BYTES = 1000
+    _assert_refused(post_frame(node.token, frame), 413, "payload_too_large")
+    assert published == [] and _payload_keys() == []
+    assert counters_of(live).frames_refused == 2
+
+
+def test_too_many_requests_from_one_node_are_refused(live, node, post_frame, frame, published, settings,
+                                                     monkeypatch):
+    settings.LFR_EDGE_MAX_FRAMES_PER_SECOND = 3
+    monkeypatch.setattr(frames.time, "time", lambda: 1_800_000_000.5)  # all in one second
+    answers = [post_frame(node.token, frame) for _ in range(5)]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429, 429]
+    assert answers[3]["Retry-After"] == "1" and answers[3].json()["code"] == "rate_limited"
+    assert len(published) == 3 and len(_payload_keys()) == 3
+    counters = counters_of(live)
+    assert (counters.frames_received, counters.frames_refused) == (3, 2)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("frame_id", "has spaces/and slashes", "frame_id"),
+    ("frame_id", "", "frame_id"),
+    ("captured_at", "yesterday", "captured_at"),
+    ("captured_at", "2026-05-01T14:03:27", "captured_at"),  # no offset
+    ("camera", "", "camera"),
+])
+def test_invalid_fields_are_refused_by_name(live, node, client, frame, published, field, value, message):
+    data = {"image": SimpleUploadedFile("f.jpg", frame, "image/jpeg"), "frame_id": "ok-1",
+            "captured_at": timezone.now().isoformat(), "camera": "mast-1", field: value}
+    body = _assert_refused(client.post(f"{EDGE}/frames", data, HTTP_AUTHORIZATION=f"Bearer {node.token}"), 400,
+                           "invalid")
+    assert message in body["fields"]
+    assert published == [] and counters_of(live).frames_refused == 1
+
+
+def test_detections_with_and_without_landmarks_are_queued(live, node, client, face_bytes, published):
+    crop = jpeg_of(face_bytes("img2.jpg"), size=(200, 200))
+    landmarks = [[[70, 90], [130, 90], [100, 120], [75, 150], [125, 150]], None]
+    data = {"crops": [SimpleUploadedFile("a.jpg", crop, "image/jpeg"), SimpleUploadedFile("b.jpg", crop, "image/jpeg")],
+            "landmarks": json.dumps(landmarks), "frame_id": "det-1", "captured_at": timezone.now().isoformat(),
+            "camera": "mast-1"}
+    response = client.post(f"{EDGE}/detections", data, HTTP_AUTHORIZATION=f"Bearer {node.token}")
+    assert response.status_code == 202, response.content
+    (key, _), = _payload_keys()
+    kind, crops = frames.decode_payload(frames.client().get(key))
+    assert kind == "detections" and [c.data for c in crops] == [crop, crop]
+    assert [c.landmarks for c in crops] == landmarks
+    bad = {**data, "crops": [SimpleUploadedFile("a.jpg", crop, "image/jpeg")], "frame_id": "det-2",
+           "landmarks": json.dumps([[[1, 2]]])}
+    body = _assert_refused(client.post(f"{EDGE}/detections", bad, HTTP_AUTHORIZATION=f"Bearer {node.token}"), 400,
+                           "invalid")
+    assert "landmarks" in body["fields"]
+    assert len(published) == 1 and counters_of(live).frames_refused == 1
+
+
+def test_status_tells_the_node_its_deployment_window_and_the_time(live, node, client, dep_people):
+    response = client.get(f"{EDGE}/status", HTTP_AUTHORIZATION=f"Bearer {node.token}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["live"] is True and body["edge_node"] == node.name
+    assert body["deployment"]["id"] == live.pk and body["deployment"]["status"] == "live"
+    assert body["deployment"]["starts_at"] and body["deployment"]["ends_at"] and body["server_time"]
+    deployment_services.deployment_end(deployment=live, actor=dep_people["owner"])
+    body = client.get(f"{EDGE}/status", HTTP_AUTHORIZATION=f"Bearer {node.token}").json()
+    assert body["live"] is False
+
+
+def test_a_person_signed_in_cannot_use_the_edge_api(live, client, dep_people, frame):
+    client.force_login(dep_people["operator"])
+    assert client.get(f"{EDGE}/status").status_code == 401
+
+
+def test_the_schema_describes_the_edge_api(client, dep_people):
+    client.force_login(dep_people["owner"])
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    for path in ("/api/edge/v1/frames", "/api/edge/v1/detections", "/api/edge/v1/status"):
+        assert path in schema["paths"], path
+    frames_post = schema["paths"]["/api/edge/v1/frames"]["post"]
+    assert {"202", "401", "403", "409", "413", "422", "429"} <= set(frames_post["responses"])
+    assert "multipart/form-data" in frames_post["requestBody"]["content"]
+    assert schema["components"]["securitySchemes"]["edgeNodeToken"] == {
+        "type": "http", "scheme": "bearer", "description": "The edge node's token, shown once at registration."}

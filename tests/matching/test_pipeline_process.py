@@ -1,0 +1,206 @@
+"""The worker's task body run in this process: alerts at or above the threshold, everything else dropped,
+idempotent per frame, and nothing written to the database, the media folder or a temporary file."""
+
+import builtins
+import io
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import cv2
+import pytest
+from django.conf import settings
+
+from deployments import services as deployment_services
+from lfr_governance.audit.models import AuditEvent
+from matching import frames, pipeline
+from matching.models import Alert, DeletionLatencyBucket
+from matching.residue import residue_find
+from matching.tasks import process_frame_task
+from watchlists.models import ReferenceImage
+
+from .conftest import counters_of, jpeg_of, subject_ref
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def published(monkeypatch):
+    sent = []
+    monkeypatch.setattr(process_frame_task, "apply_async", lambda *args, **kwargs: sent.append(kwargs["kwargs"]))
+    return sent
+
+
+@pytest.fixture(autouse=True)
+def _fresh_worker_memory():
+    pipeline._contexts.clear()
+    pipeline._galleries.clear()
+    yield
+    pipeline._contexts.clear()
+    pipeline._galleries.clear()
+
+
+def _media_files() -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] == "alerts"]
+
+
+def test_a_watchlisted_face_makes_one_alert_and_the_frame_is_gone(live, node, post_frame, face_bytes, published):
+    before = set(_media_files())
+    assert post_frame(node.token, jpeg_of(face_bytes("img2.jpg")), frame_id="p-1").status_code == 202
+    result = pipeline.frame_process(**published[0])
+    assert (result.status, result.faces, result.alerts) == ("processed", 1, 1)
+    alert = Alert.objects.get()
+    assert alert.entry.subject_ref == subject_ref("person01") and alert.score >= alert.threshold == live.threshold
+    assert alert.pack_id == "yunet-sface" and alert.imaging == "colour" and alert.frame_id == "p-1"
+    assert alert.camera == "mast-1" and alert.edge_node == node and alert.reference_image is not None
+    new_files = set(_media_files()) - before
+    assert [Path(alert.probe_image.path)] == list(new_files)
+    probe = cv2.imdecode(__import__("numpy").frombuffer(Path(alert.probe_image.path).read_bytes(), "uint8"), 1)
+    assert max(probe.shape[:2]) <= pipeline.PROBE_MAX_SIDE
+    assert frames.payload_keys() == []
+    counters = counters_of(live)
+    assert (counters.frames_received, counters.frames_processed, counters.frames_deleted, counters.faces_detected,
+            counters.templates_compared, counters.alerts) == (1, 1, 1, 1, 1, 1)
+    assert 0 < counters.deletion_ms_max == counters.deletion_ms_total < 1000
+    assert sum(DeletionLatencyBucket.objects.filter(deployment=live).values_list("frames", flat=True)) == 1
+    assert len(frames.deletion_samples(live.pk)) == 1
+    row = AuditEvent.objects.get(event="alert.create")
+    assert row.target_id == str(alert.pk) and row.subject_ref == alert.entry.subject_ref
+    assert row.edge_node_ref == node.token_prefix and "p-1" not in str(row.changes)
+
+
+def test_a_face_not_on_the_watchlist_leaves_only_counts(live, node, post_frame, face_bytes, published):
+    assert post_frame(node.token, jpeg_of(face_bytes("img22.jpg")), frame_id="p-2").status_code == 202
+    result = pipeline.frame_process(**published[0])
+    assert (result.status, result.faces, result.alerts) == ("processed", 1, 0)
+    assert not Alert.objects.exists() and _media_files() == [] and frames.payload_keys() == []
+    counters = counters_of(live)
+    assert (counters.frames_processed, counters.frames_deleted, counters.faces_detected, counters.alerts) == (1, 1, 1, 0)
+    assert residue_find(deployment=live, frame_ids=["p-2"]).clean
+
+
+def test_a_redelivered_frame_is_processed_once(live, node, post_frame, face_bytes, published):
+    post_frame(node.token, jpeg_of(face_bytes("img2.jpg")), frame_id="p-3")
+    assert pipeline.frame_process(**published[0]).status == "processed"
+    assert pipeline.frame_process(**published[0]).status == "duplicate"
+    assert Alert.objects.count() == 1
+    counters = counters_of(live)
+    assert (counters.frames_processed, counters.frames_deleted, counters.alerts) == (1, 1, 1)
+
+
+def test_a_frame_rerun_before_it_was_finished_makes_no_second_alert(live, node, post_frame, face_bytes, published,
+                                                                     monkeypatch):
+    """A worker that died after writing the alert but before deleting the payload: the rerun finds the alert."""
+    post_frame(node.token, jpeg_of(face_bytes("img2.jpg")), frame_id="p-4")
+    real_finish = frames.frame_finish
+    monkeypatch.setattr(frames, "frame_finish", lambda *a: (_ for _ in ()).throw(SystemExit("killed")))
+    with pytest.raises(SystemExit):
+        pipeline.frame_process(**published[0])
+    monkeypatch.setattr(frames, "frame_finish", real_finish)
+    assert Alert.objects.count() == 1 and len(frames.payload_keys()) == 1
+    assert pipeline.frame_process(**published[0]).status == "processed"
+    assert Alert.objects.count() == 1 and frames.payload_keys() == []
+    assert counters_of(live).alerts == 1
+
+
+def test_a_frame_whose_payload_expired_is_counted_deleted_not_processed(live, node, post_frame, face_bytes,
+                                                                         published):
+    post_frame(node.token, jpeg_of(face_bytes("img2.jpg")), frame_id="p-5")
+    frames.client().delete(frames.payload_key(live.pk, node.pk, "p-5"))  # as its TTL would
+    assert pipeline.frame_process(**published[0]).status == "expired"
+    counters = counters_of(live)
+    assert (counters.frames_processed, counters.frames_deleted) == (0, 1) and not Alert.objects.exists()
+
+
+def test_frames_queued_before_a_deployment_ended_are_dropped_unmatched(live, node, post_frame, face_bytes, published,
+                                                                       dep_people):
+    post_frame(node.token, jpeg_of(face_bytes("img2.jpg")), frame_id="p-6")
+    deployment_services.deployment_end(deployment=live, actor=dep_people["owner"], reason="ended early")
+    assert pipeline.frame_process(**published[0]).status == "skipped"
+    assert not Alert.objects.exists() and frames.payload_keys() == []
+    assert counters_of(live).frames_deleted == 1
+
+
+def test_templates_that_no_longer_make_the_authorised_digest_stop_matching(live, node, post_frame, face_bytes,
+                                                                            published):
+    image = ReferenceImage.objects.filter(entry__version=live.watchlist_version).first()
+    ReferenceImage.objects.filter(pk=image.pk).update(template=bytes(image.template)[::-1])
+    post_frame(node.token, jpeg_of(face_bytes("img2.jpg")), frame_id="p-7")
+    assert pipeline.frame_process(**published[0]).status == "skipped"
+    assert not Alert.objects.exists() and frames.payload_keys() == []
+    refused = AuditEvent.objects.get(event="matching.deployment_refused")
+    assert refused.deployment_id == live.pk and "digest" in refused.changes["problem"]
+
+
+def test_a_greyscale_frame_is_matched_at_the_authorised_threshold(live, node, post_frame, face_bytes, published):
+    post_frame(node.token, jpeg_of(face_bytes("img2.jpg"), greyscale=True), frame_id="p-8")
+    assert pipeline.frame_process(**published[0]).alerts == 1
+    alert = Alert.objects.get()
+    assert alert.imaging == "greyscale" and alert.threshold == live.threshold
+
+
+def test_detections_with_landmarks_or_without_make_alerts(live, node, client, face_bytes, published):
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from matching.runtime import get_engine
+    from matching.engine import decode_image
+
+    crop = jpeg_of(face_bytes("img2.jpg"), size=(300, 300))
+    face = get_engine().detect(decode_image(crop))[0]
+    landmarks = [face.landmarks.tolist(), None]
+    data = {"crops": [SimpleUploadedFile("a.jpg", crop, "image/jpeg"), SimpleUploadedFile("b.jpg", crop, "image/jpeg")],
+            "landmarks": json.dumps(landmarks), "frame_id": "d-1", "captured_at": timezone.now().isoformat(),
+            "camera": "mast-1"}
+    assert client.post("/api/edge/v1/detections", data, HTTP_AUTHORIZATION=f"Bearer {node.token}").status_code == 202
+    result = pipeline.frame_process(**published[0])
+    assert (result.faces, result.alerts) == (2, 2)
+    assert sorted(Alert.objects.values_list("face_index", flat=True)) == [0, 1]
+    assert frames.payload_keys() == []
+
+
+def test_no_frame_bytes_reach_a_temp_file_the_media_folder_or_the_database(live, node, post_frame, face_bytes,
+                                                                           published, monkeypatch, tmp_path):
+    """From the POST to the end of processing, no temporary file can be made and nothing is opened for writing
+    except the one alert's probe crop in the media folder."""
+    marker = f"LFR-PROBE-{uuid.uuid4().hex}"  # made now: in no source file
+    writes: list[str] = []
+    real_open, real_os_open = builtins.open, os.open
+
+    def refuse_temp(*args, **kwargs):
+        raise AssertionError("a temporary file was requested while a frame was handled")
+
+    def guarded_open(file, mode="r", *args, **kwargs):
+        if any(flag in str(mode) for flag in "wax+") and not isinstance(file, int):  # an fd: os.open saw it
+            writes.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    def guarded_os_open(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            writes.append(str(path))
+        return real_os_open(path, flags, *args, **kwargs)
+
+    frames_sent = {"match": jpeg_of(face_bytes("img2.jpg"), marker=marker),
+                   "no-match": jpeg_of(face_bytes("img29.jpg"), marker=marker)}
+    for name in ("mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryFile", "SpooledTemporaryFile",
+                 "TemporaryDirectory"):
+        monkeypatch.setattr(tempfile, name, refuse_temp)
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    monkeypatch.setattr(io, "open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_os_open)
+    for frame_id, jpeg in frames_sent.items():
+        assert post_frame(node.token, jpeg, frame_id=frame_id).status_code == 202
+    for message in published:
+        assert pipeline.frame_process(**message).status == "processed"
+    monkeypatch.undo()
+
+    alert = Alert.objects.get()
+    assert alert.frame_id == "match"
+    assert writes == [alert.probe_image.path], writes
+    assert marker.encode() not in Path(alert.probe_image.path).read_bytes()  # re-encoded crop, not the frame
+    report = residue_find(deployment=live, frame_ids=list(frames_sent), markers=[marker])
+    assert report.clean, report.findings
