@@ -198,4 +198,10 @@ class DeploymentCounters(models.Model):
     alerts = models.PositiveBigIntegerField(default=0)
     deletion_ms_total = models.FloatField(default=0)
     deletion_ms_max = models.FloatField(default=0)
+    # Outcomes of alerts since erased by retention, so the published record keeps its figures.
+    erased_alerts = models.PositiveIntegerField(default=0)
+    erased_true_alerts = models.PositiveIntegerField(default=0)
+    erased_false_alerts = models.PositiveIntegerField(default=0)
+    erased_engagements = models.PositiveIntegerField(default=0)
+    erased_arrests = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)

@@ -23,9 +23,13 @@ class NavEntry:
 NAV_ENTRIES: list[NavEntry] = [
     NavEntry("Home", "home"),
     NavEntry("Watchlists", "watchlists:list", perm="watchlists.view_watchlist"),
+    NavEntry("Deployments", "deployments:schedule", perm="deployments.view_deployment"),
+    NavEntry("Alert console", "matching:console_list", perm="matching.view_alert"),
     NavEntry("Audit log", "audit:list", perm="audit.view_auditevent"),
     NavEntry("Retention report", "retention:report", perm="retention.view_purgerun"),
+    NavEntry("Subject lookup", "audit:subject", perm="audit.lookup_subject"),
     NavEntry("Watchlist destruction", "watchlists:destroy_list", perm="watchlists.destroy_watchlistversion"),
+    NavEntry("Edge nodes", "deployments:edge_nodes", perm="deployments.manage_edge_nodes"),
     NavEntry("Users and roles", "admin:index", staff_only=True),
 ]
 

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from deployments.urls import published_urlpatterns
+
 from . import views
 
 urlpatterns = [
@@ -13,8 +15,12 @@ urlpatterns = [
     path("audit/", include("lfr_governance.audit.urls")),
     path("retention/", include("lfr_governance.retention.urls")),
     path("watchlists/", include("watchlists.urls")),
+    path("deployments/", include("deployments.urls")),
+    path("published/", include(published_urlpatterns)),
     path("api/v1/", include("watchlists.api.urls")),
     path("api/v1/", include("deployments.api.urls")),
+    path("api/edge/v1/", include("matching.api.urls")),
+    path("alerts/", include("matching.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -35,15 +35,15 @@ def _face_crops() -> list[bytes]:
     return crops
 
 
-def demo_watchlist(stdout=None) -> Watchlist:
-    existing = Watchlist.objects.filter(operation_name=DEMO_OPERATION).first()
+def demo_watchlist(stdout=None, operation_name: str = DEMO_OPERATION, case_ref: str = "CASE/DEMO/001") -> Watchlist:
+    existing = Watchlist.objects.filter(operation_name=operation_name).first()
     if existing is not None:
         return existing
     intel, reviewer = User.objects.get(username="intel"), User.objects.get(username="reviewer")
     watchlist = services.watchlist_create(
-        actor=intel, operation_name=DEMO_OPERATION,
+        actor=intel, operation_name=operation_name,
         objective="Locate and arrest people wanted for street robbery in the town centre.",
-        intelligence_case_ref="CASE/DEMO/001",
+        intelligence_case_ref=case_ref,
     )
     services.watchlist_reviewer_assign(actor=intel, watchlist=watchlist, reviewer=reviewer)
     categories = [("warrant", ""), ("serious_offence", "robbery"), ("court_conditions", ""), ("serious_offence", "knife_crime")]
@@ -60,6 +60,6 @@ def demo_watchlist(stdout=None) -> Watchlist:
         services.entry_review(actor=reviewer, entry=entry, approve=True)
     version = services.watchlist_freeze(actor=intel, watchlist=watchlist)
     if stdout:
-        stdout.write(f"Demo watchlist '{DEMO_OPERATION}' v{version.number}: {version.size} entries, "
+        stdout.write(f"Demo watchlist '{operation_name}' v{version.number}: {version.size} entries, "
                      f"digest {version.digest[:16]}…")
     return watchlist

@@ -22,6 +22,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "deployments.add_deployment",
         "deployments.change_deployment",
         "deployments.view_deployment",
+        "retention.add_legalhold",
     },
     Role.REVIEWER: {
         "watchlists.view_watchlist",
@@ -37,11 +38,14 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.OPERATOR: {
         "deployments.view_deployment",
         "deployments.operate_deployment",
+        "matching.view_alert",
+        "matching.adjudicate_alert",
     },
     Role.DPO: {
         "audit.view_auditevent",
         "audit.export_auditevent",
         "retention.view_purgerun",
+        "audit.lookup_subject",
     },
     Role.ADMINISTRATOR: {
         "audit.view_auditevent",

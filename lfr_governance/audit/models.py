@@ -49,7 +49,10 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        permissions = [("export_auditevent", "Can export the audit log for the regulator")]
+        permissions = [
+            ("export_auditevent", "Can export the audit log for the regulator"),
+            ("lookup_subject", "Can look up everything held about a data subject"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(action__in=["consultation", "disclosure"]) | ~models.Q(justification=""),

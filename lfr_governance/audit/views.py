@@ -68,3 +68,28 @@ def audit_export(request, fmt: str):
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-log.{fmt}"'
     return response
+
+
+@login_required
+@never_cache
+@require_GET
+def subject_lookup_view(request):
+    """GET with a subject reference and a justification: the lookup is audited as a consultation."""
+    from django import forms
+
+    from .subject import subject_lookup
+
+    require_role_perm(request.user, "audit.lookup_subject")
+
+    class LookupForm(forms.Form):
+        subject_ref = forms.CharField(label="Subject reference", max_length=64,
+                                      help_text="Custody or PNC number exactly as recorded, e.g. PNC 12/345678A.")
+        justification = forms.CharField(label="Why are you looking this subject up?", min_length=10, max_length=500,
+                                        help_text="For example the data subject request reference. Recorded in the audit log.")
+
+    form = LookupForm(request.GET or None)
+    found = None
+    if form.is_bound and form.is_valid():
+        found = subject_lookup(actor=request.user, subject_ref=form.cleaned_data["subject_ref"].strip(),
+                               justification=form.cleaned_data["justification"].strip())
+    return render(request, "audit/subject.html", {"form": form, "found": found})

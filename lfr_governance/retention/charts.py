@@ -22,7 +22,8 @@ def _png(fig) -> bytes:
 
 def deletions_chart(days: list[tuple[str, int]]) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 2.8))
-    ax.bar([d[5:] for d, _ in days], [n for _, n in days], color=COLOURS[0])
+    ax.bar(range(len(days)), [n for _, n in days], color=COLOURS[0])
+    ax.set_xticks(range(len(days)), [d[5:] for d, _ in days])
     ax.set_title("Erasures recorded per day (last 31 days)")
     ax.set_ylabel("records erased")
     ax.tick_params(axis="x", labelrotation=90, labelsize=7)

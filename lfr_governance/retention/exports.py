@@ -68,7 +68,12 @@ def report_pdf(reports: list[dict], summary: dict) -> bytes:
             f"LFR-{report['deployment'].pk:05d} non-match deletion evidence: frames received {nm['frames_received']}, "
             f"processed {nm['frames_processed']}, deleted {nm['frames_deleted']}, refused {nm['frames_refused']}, "
             f"faces detected {nm['faces_detected']}; deletion latency mean {nm['deletion_ms_mean'] or 0} ms, "
+            f"p50 {nm.get('deletion_ms_p50') or 0} ms, p99 {nm.get('deletion_ms_p99') or 0} ms, "
             f"max {nm['deletion_ms_max'] or 0} ms.", styles["Normal"]))
+        for hold in report["holds"]:
+            story.append(Paragraph(
+                f"Legal hold on alert {hold.alert_ref}: {hold.reason} (owner {hold.owner.get_full_name() or hold.owner}, "
+                f"review {hold.review_date:%d %b %Y}; {'held' if hold.active else 'released'}).", styles["Normal"]))
     story.append(Spacer(1, 4 * mm))
     for png in (charts.deletions_chart(deletions_by_day()), charts.held_by_age_chart(held_by_age())):
         story.append(Image(io.BytesIO(png), width=230 * mm, height=80 * mm))

@@ -40,7 +40,13 @@ def deployment_retention(deployment: Deployment, now: datetime | None = None) ->
         if counters and counters.frames_deleted else None,
         "deletion_ms_max": round(counters.deletion_ms_max, 1) if counters else None,
     }
-    return {"deployment": deployment, "kinds": rows, "non_match": non_match}
+    from matching.selectors import deletion_percentiles
+
+    from .models import LegalHold
+
+    non_match.update({f"deletion_ms_{k}": v for k, v in deletion_percentiles(deployment).items()})
+    holds = LegalHold.objects.filter(deployment_id=deployment.pk).select_related("owner", "placed_by")
+    return {"deployment": deployment, "kinds": rows, "non_match": non_match, "holds": list(holds)}
 
 
 def retention_summary(now: datetime | None = None) -> dict:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
-from lfr_governance.permissions import require_role_perm
+from lfr_governance.permissions import has_role_perm, require_role_perm
 
 from . import charts, exports
 from .selectors import deletions_by_day, deployment_retention, held_by_age, report_deployments, retention_summary
@@ -65,3 +65,68 @@ def retention_report_export(request, fmt: str):
         response = HttpResponse(exports.report_pdf(reports, retention_summary()), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="retention-report.{fmt}"'
     return response
+
+
+@login_required
+@never_cache
+def legal_hold_new(request, alert_id: int):
+    """Place a legal hold on one alert (officers of its deployment)."""
+    from datetime import date
+
+    from django.contrib import messages
+    from django.contrib.auth.models import User
+    from django.core.exceptions import ValidationError
+    from django.shortcuts import redirect
+
+    from matching.models import Alert
+
+    from .holds import legal_hold_place
+
+    require_role_perm(request.user, "retention.add_legalhold")
+    alert = Alert.objects.filter(pk=alert_id).select_related("entry", "deployment").first()
+    if alert is None:
+        raise Http404("No alert matches the given query.")
+    errors = {}
+    if request.method == "POST":
+        try:
+            owner = User.objects.get(username=request.POST.get("owner", ""))
+            review = date.fromisoformat(request.POST.get("review_date", ""))
+            legal_hold_place(actor=request.user, alert=alert, reason=request.POST.get("reason", ""), owner=owner,
+                             review_date=review)
+            messages.success(request, f"Alert {alert.pk} is under a legal hold until it is released.")
+            return redirect("retention:holds")
+        except User.DoesNotExist:
+            errors = {"owner": ["Choose the officer who owns the hold."]}
+        except ValueError:
+            errors = {"review_date": ["Give the review date as a date."]}
+        except ValidationError as exc:
+            errors = exc.message_dict
+    return render(request, "retention/hold_new.html", {"alert": alert, "errors": errors, "post": request.POST})
+
+
+@login_required
+@never_cache
+def legal_holds(request):
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+    from django.shortcuts import redirect
+
+    from .holds import legal_hold_release
+    from .models import LegalHold
+
+    can_place = has_role_perm(request.user, "retention.add_legalhold")
+    if not (can_place or has_role_perm(request.user, REPORT_PERM)):
+        require_role_perm(request.user, REPORT_PERM)
+    if request.method == "POST" and can_place:
+        hold = LegalHold.objects.filter(pk=request.POST.get("hold")).first()
+        if hold is None:
+            raise Http404("No legal hold matches the given query.")
+        try:
+            legal_hold_release(actor=request.user, hold=hold, reason=request.POST.get("reason", ""))
+            messages.success(request, f"The hold on alert {hold.alert_ref} is released; the alert is due for deletion "
+                                      "when its retention period has run out.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("retention:holds")
+    holds = LegalHold.objects.select_related("owner", "placed_by", "released_by")
+    return render(request, "retention/holds.html", {"holds": holds, "can_release": can_place})

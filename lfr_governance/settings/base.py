@@ -134,6 +134,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"DeploymentStatusEnum": "deployments.choices.DeploymentStatus"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
@@ -191,3 +192,28 @@ from .policy import LFR_BULK_IMPORT_MAX_BYTES  # noqa: E402
 
 # The middleware caps each request by path, so the memory handler must hold the largest allowed.
 FILE_UPLOAD_MAX_MEMORY_SIZE = max(LFR_MAX_UPLOAD_BYTES, LFR_BULK_IMPORT_MAX_BYTES)
+
+# Deployment maps: Leaflet is served from static/vendor; only map tiles come from this tile server.
+LFR_MAP_TILE_URL = env("LFR_MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+LFR_MAP_ATTRIBUTION = env(
+    "LFR_MAP_ATTRIBUTION",
+    default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
+
+# Matching pipeline. A message whose worker died before acknowledging it is redelivered after the
+# visibility timeout (the Redis transport's restore sweep runs every interval x throttle seconds).
+# Frames are processed in well under a second; other tasks (bulk imports) may run for minutes, so the
+# default stays long. Tests and a frames-only worker may lower it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL_SECONDS", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+}
+# Test only: the frame task sleeps this long before processing, so a test can kill the worker mid-task.
+LFR_PIPELINE_TEST_DELAY_SECONDS = env.float("LFR_PIPELINE_TEST_DELAY_SECONDS", default=0.0)
+# How often the operator console asks for new alerts.
+LFR_CONSOLE_POLL_MILLISECONDS = env.int("LFR_CONSOLE_POLL_MILLISECONDS", default=800)
+# Celery closes the database connection around every task unless told to reuse it; a new PostgreSQL
+# connection per frame costs more than matching a face. Tasks that need a healthy connection call
+# django.db.close_old_connections() first (CONN_HEALTH_CHECKS then tests it once per task).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)

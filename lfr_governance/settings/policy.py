@@ -50,3 +50,14 @@ LFR_EDGE_MAX_CLOCK_SKEW_SECONDS = env.int("LFR_EDGE_MAX_CLOCK_SKEW_SECONDS", def
 # and /healthz turns red when the last successful purge is older than LFR_PURGE_MAX_AGE_MINUTES.
 LFR_PURGE_GRACE_MINUTES = env.int("LFR_PURGE_GRACE_MINUTES", default=15)
 LFR_PURGE_MAX_AGE_MINUTES = env.int("LFR_PURGE_MAX_AGE_MINUTES", default=20)
+
+# Edge ingestion (matching): what an edge node may send, and how long a frame may wait in memory.
+LFR_EDGE_MAX_FRAMES_PER_SECOND = env.int("LFR_EDGE_MAX_FRAMES_PER_SECOND", default=10)  # per node, frames + detections
+LFR_EDGE_MAX_FRAME_BYTES = env.int("LFR_EDGE_MAX_FRAME_BYTES", default=4 * 1024 * 1024)
+LFR_EDGE_MAX_FRAME_PIXELS = env.int("LFR_EDGE_MAX_FRAME_PIXELS", default=3840 * 2160)
+LFR_EDGE_MAX_CROPS_PER_REQUEST = env.int("LFR_EDGE_MAX_CROPS_PER_REQUEST", default=32)
+# A queued frame lives only in Redis (no persistence) under this TTL: a frame nobody processed in time
+# is gone by itself. Must exceed the broker's visibility timeout for a redelivered frame to be processed.
+LFR_FRAME_PAYLOAD_TTL_SECONDS = env.int("LFR_FRAME_PAYLOAD_TTL_SECONDS", default=60)
+# How long a frame id is remembered per node to answer repeats as duplicates.
+LFR_EDGE_FRAME_ID_TTL_SECONDS = env.int("LFR_EDGE_FRAME_ID_TTL_SECONDS", default=600)

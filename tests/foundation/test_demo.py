@@ -17,7 +17,16 @@ def test_demo_setup_is_idempotent_and_prints_logins(capsys):
     for role in Role:
         assert any(user_roles(u) == {role.value} for u in User.objects.all()), role
     assert "intel-demo-2026" in first and "dpo-demo-2026" in first
-    watchlist = Watchlist.objects.get()
-    version = watchlist.versions.get()
+    from deployments.models import Deployment
+    from lfr_governance.retention.demo import TITLE
+    from watchlists.demo import DEMO_OPERATION
+
+    version = Watchlist.objects.get(operation_name=DEMO_OPERATION).versions.get()
     assert version.status == "frozen" and version.size >= 3 and len(version.digest) == 64
     assert all(e.images.get().state == "accepted" for e in version.entries.all())
+    # The live demo deployment is scheduled; the finished one has alerts, a hold and today's deletions.
+    assert Deployment.objects.filter(status="scheduled").count() == 1
+    finished = Deployment.objects.get(title=TITLE)
+    assert finished.status == "reviewed" and finished.watchlist_version.status == "destroyed"
+    assert finished.alerts.count() == 1 and finished.counters.frames_deleted == 18
+    assert Watchlist.objects.count() == 2 and Deployment.objects.count() == 2

@@ -36,9 +36,14 @@ class Command(BaseCommand):
                     roles=[role], rank=rank, collar_number=collar, team=team,
                 )
             rows.append((Role(role).label, username, demo_password(username)))
+        from deployments.demo import demo_deployment
         from watchlists.demo import demo_watchlist
 
         demo_watchlist(stdout=self.stdout)
+        demo_deployment(stdout=self.stdout)
+        from lfr_governance.retention.demo import demo_finished_deployment
+
+        demo_finished_deployment(stdout=self.stdout)
         self.stdout.write("Demo logins (development only):")
         width = max(len(r[0]) for r in rows)
         for label, username, password in rows:

@@ -1,0 +1,114 @@
+"""Demo data for the DPO: a deployment that ran 40 days ago, with alerts, a legal hold and deletions.
+
+It is built by replaying that day through the real services and the real matching pipeline with the
+clock set back (each audit row carries the time the step claims), then one purge run today deletes
+what the retention policy says is due. Marked "(demo, finished)" everywhere it shows.
+"""
+
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from importlib.util import find_spec
+from pathlib import Path
+from unittest import mock
+
+from django.contrib.auth.models import User
+from django.db.models import F
+from django.utils import timezone
+
+from deployments import services as deployments
+from deployments.models import Deployment, DeploymentCounters, EdgeNode
+from matching import frames, pipeline
+from matching import services as matching
+from matching.choices import Decision, Outcome
+from matching.models import Alert
+from watchlists.demo import demo_watchlist
+
+from . import holds, services
+
+TITLE = "Market day operation (demo, finished)"
+OPERATION = "Operation Merlin (demo, finished)"
+
+
+@contextmanager
+def _clock(moment: list[datetime]):
+    """Sets the time the services and the pipeline see to moment[0]."""
+    with mock.patch.object(timezone, "now", lambda: moment[0]), \
+            mock.patch.object(pipeline, "_now", lambda: moment[0].astimezone(dt_timezone.utc)):
+        yield
+
+
+def _frames() -> list[tuple[str, bytes]]:
+    folder = Path(find_spec("insightface").submodule_search_locations[0]) / "data" / "images"
+    # The group photograph holds the enrolled faces; the others are passers-by who must leave no trace.
+    names = ["mask_white.jpg", "t1.jpg", "mask_blue.jpg", "Tom_Hanks_54745.png", "mask_green.jpg", "mask_black.jpg"]
+    return [(name, (folder / name).read_bytes()) for name in names]
+
+
+def demo_finished_deployment(stdout=None) -> Deployment | None:
+    if Deployment.objects.filter(title=TITLE).exists():
+        return None
+    intel, ao, operator = (User.objects.get(username=u) for u in ("intel", "ao", "operator"))
+    node = EdgeNode.objects.filter(name="Demo camera 1").first()
+    if node is None:
+        return None
+    local_day = timezone.localdate() - timedelta(days=40)
+    start = timezone.make_aware(datetime.combine(local_day, datetime.min.time()).replace(hour=10))
+    moment = [start - timedelta(days=3)]
+    with _clock(moment):
+        version = demo_watchlist(operation_name=OPERATION, case_ref="CASE/DEMO/002").versions.get(status="frozen")
+        deployment = deployments.deployment_create(
+            actor=intel, watchlist_version=version, edge_nodes=[node], starts_at=start, ends_at=start + timedelta(hours=2),
+            title=TITLE, purpose="Locate people wanted for robbery on market day.", offence_focus="Robbery",
+            intelligence_case_ref="CASE/DEMO/002", location_name="Market Street, Exampletown",
+            latitude="51.507800", longitude="-0.128300", area_radius_m=120,
+            location_reason="Intelligence places the subjects at the Saturday market.", expected_footfall=5000,
+            necessity_proportionality="Targeted, time-limited, small area; less intrusive tactics failed.",
+            dpia_ref="DPIA-DEMO-002", community_impact="Demonstration data.", engagement_notes="Demonstration data.",
+            public_prenotice="https://police.example/lfr/demo-2",
+        )
+        deployments.deployment_submit(actor=intel, deployment=deployment, authorising_officer=ao)
+        deployments.deployment_authorise(actor=ao, deployment=deployment, reasons="Necessary and proportionate (demo).")
+        deployments.deployment_schedule(actor=intel, deployment=deployment)
+        deployments.operator_assign(actor=intel, deployment=deployment, operator=operator)
+        deployments.signage_record_add(actor=intel, deployment=deployment, position_description="Market entrance",
+                                       latitude="51.507900", longitude="-0.128200", size="A1",
+                                       placed_at=start - timedelta(minutes=30))
+        deployments.leaflet_record_add(actor=intel, deployment=deployment, count=400, window_start=start,
+                                       window_end=start + timedelta(hours=2), where="Market Street")
+        moment[0] = start + timedelta(minutes=1)
+        deployments.deployments_schedule_tick()
+        run_id = uuid.uuid4().hex[:8]  # frame ids are unique per node, across databases sharing a Redis too
+        for number, (name, data) in enumerate(_frames() * 3):
+            moment[0] = start + timedelta(minutes=5 + 3 * number)
+            frame_id = f"demo-{run_id}-{number:03d}"
+            # What the edge API does on receipt (without a Celery hop: the frame is processed here).
+            frames.payload_store(deployment.pk, node.pk, frame_id, frames.encode_frame(data))
+            DeploymentCounters.objects.filter(deployment=deployment).update(frames_received=F("frames_received") + 1)
+            pipeline.frame_process(deployment_id=deployment.pk, node_id=node.pk, frame_id=frame_id,
+                                   captured_at=moment[0].isoformat(), received_at=pipeline.time.time(),
+                                   camera="Market entrance")
+        alerts = list(Alert.objects.filter(deployment=deployment).order_by("id"))
+        moment[0] = start + timedelta(minutes=70)
+        decisions = [Decision.CONFIRMED, Decision.FALSE_ALERT, Decision.UNDETERMINED]
+        for index, alert in enumerate(alerts):
+            decision = decisions[index % len(decisions)]
+            matching.alert_adjudicate(actor=operator, alert=alert, decision=decision)
+            if decision == Decision.CONFIRMED:
+                outcome = Outcome.ARRESTED if index == 0 else Outcome.WORDS_OF_ADVICE
+                matching.alert_outcome_record(actor=operator, alert=alert, outcome=outcome)
+        moment[0] = start + timedelta(hours=2)
+        deployments.deployments_schedule_tick()
+        moment[0] = start + timedelta(hours=3)
+        if alerts:
+            holds.legal_hold_place(actor=intel, alert=alerts[0], reason="Evidence in the arrest case (demo)",
+                                   owner=intel, review_date=timezone.localdate() + timedelta(days=90 + 40))
+        deployments.deployment_review(actor=intel, deployment=Deployment.objects.get(pk=deployment.pk),
+                                      what_happened="One arrest; the other alerts were resolved on the street.")
+    run = services.purge_run()
+    if stdout:
+        stdout.write(f"Demo finished deployment '{TITLE}': {len(alerts)} alerts, {1 if alerts else 0} legal hold; "
+                     "today's purge "
+                     f"deleted {run.deleted if run else 'nothing (another run was in progress)'}.")
+    return deployment
