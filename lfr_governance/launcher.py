@@ -186,7 +186,11 @@ def run(port: int) -> int:
                     "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--access-logfile", "-"],
             "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", "worker@%h"],
             "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR_DIR / "celerybeat-schedule")],
+            # The demo camera: posts frames to the demo deployment once beat has taken it live.
+            "demo-camera": [sys.executable, str(BASE_DIR / "manage.py"), "demo_edge_feed",
+                            "--url", f"http://127.0.0.1:{port}"],
         }
+        optional = {"demo-camera"}  # may finish on its own without stopping the system
         processes = {name: subprocess.Popen(cmd, cwd=BASE_DIR, start_new_session=True)
                      for name, cmd in commands.items()}
         stop = {"now": False}
@@ -198,14 +202,20 @@ def run(port: int) -> int:
         signal.signal(signal.SIGTERM, _stop)
         _wait_for_port(port, "the web server", timeout=60)
         _say(f"ready: open http://127.0.0.1:{port}/  (health: http://127.0.0.1:{port}/healthz)")
-        _say("sign in with a demo login above; press Ctrl-C to stop everything")
+        _say("sign in with a demo login above; the demo camera starts posting frames when the demo deployment "
+             "goes live (about a minute); press Ctrl-C to stop everything")
         code = 0
         try:
             while not stop["now"]:
-                for name, process in processes.items():
-                    if process.poll() is not None:
-                        _say(f"{name} exited with status {process.returncode}: stopping everything")
-                        stop["now"], code = True, 1
+                for name, process in list(processes.items()):
+                    if process.poll() is None:
+                        continue
+                    if name in optional:
+                        _say(f"{name} finished (status {process.returncode})")
+                        processes.pop(name)
+                        continue
+                    _say(f"{name} exited with status {process.returncode}: stopping everything")
+                    stop["now"], code = True, 1
                 time.sleep(0.5)
         finally:
             _say("stopping web, worker and beat")
