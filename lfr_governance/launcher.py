@@ -191,7 +191,9 @@ def run(port: int) -> int:
                             "--url", f"http://127.0.0.1:{port}"],
         }
         optional = {"demo-camera"}  # may finish on its own without stopping the system
-        processes = {name: subprocess.Popen(cmd, cwd=BASE_DIR, start_new_session=True)
+        # Two worker processes with one ONNX Runtime thread each beat one with two on 2 cores.
+        env = {"worker": {**os.environ, "LFR_ONNX_THREADS": os.environ.get("LFR_ONNX_THREADS", "1")}}
+        processes = {name: subprocess.Popen(cmd, cwd=BASE_DIR, start_new_session=True, env=env.get(name))
                      for name, cmd in commands.items()}
         stop = {"now": False}
 

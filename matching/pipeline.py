@@ -53,6 +53,7 @@ from .models import Alert, DeletionLatencyBucket
 logger = logging.getLogger(__name__)
 
 CONTEXT_TTL_SECONDS = 1.0  # how long the worker trusts what it knows of a deployment (live, digest)
+CONTEXT_FORGET_SECONDS = 120.0  # a deployment no frame came for in this long is forgotten, with its gallery
 PROBE_MAX_SIDE = 256
 PROBE_MARGIN = 0.4
 DELETION_BUCKETS_MS = (10, 20, 50, 100, 200, 300, 500, 750, 1000, 2000, 5000, 10000, 30000, 60000, 2**31 - 1)
@@ -149,6 +150,16 @@ def _gallery_build(version_id: int, authorised_digest: str) -> WatchlistGallery:
                             {pk: (entry, ref) for pk, entry, ref, *_ in rows})
 
 
+def galleries_forget_stale() -> None:
+    """Forgets deployments no frame came for lately, and so the galleries of ended ones (run before each task)."""
+    with _lock:
+        now = time.monotonic()
+        for deployment_id, context in list(_contexts.items()):
+            if now - context.checked_at > CONTEXT_FORGET_SECONDS:
+                del _contexts[deployment_id]
+        _galleries_prune()
+
+
 def _galleries_prune() -> None:
     """Drops galleries no live deployment uses (a destroyed watchlist must not live on in a worker)."""
     in_use = {c.gallery_key for c in _contexts.values() if c.live}
@@ -224,7 +235,9 @@ def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: 
                  received_at: float, camera: str) -> FrameResult:
     context = deployment_context(deployment_id)
     watchlist = _galleries.get(context.gallery_key)
-    if not context.live or context.problem or watchlist is None or not context.starts_at <= captured_at < context.ends_at:
+    if not context.live or context.problem or watchlist is None:
+        return FrameResult("skipped")
+    if not context.starts_at <= captured_at < context.ends_at:
         return FrameResult("skipped")
     from .runtime import get_engine
 

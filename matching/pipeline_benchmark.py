@@ -19,7 +19,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
 import psutil
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -123,7 +122,8 @@ def benchmark_deployment_setup(*, faces_dir: Path, nodes: int, stdout=print):
                            latitude=Decimal("51.5"), longitude=Decimal("-0.1"), size="A1", placed_at=start)
     deployment = dep.deployment_go_live(deployment=deployment)
     dep.operator_assign(actor=people["intel"], deployment=deployment, operator=people["operator"])
-    stdout(f"Set up deployment {deployment.pk} ({version.size} watchlist entries) with {nodes} edge node(s).")
+    stdout(f"Set up deployment {deployment.pk} ({version.size} watchlist entries) with {nodes} edge node(s); "
+           f"to run again against it: {' '.join(f'--token {t}' for t in tokens)}")
     return deployment, tokens
 
 
@@ -160,9 +160,9 @@ PROCESS_MATCH = {"worker": "celery -A lfr_governance worker", "web": "gunicorn"}
 
 def _processes(kind: str) -> list[psutil.Process]:
     """The Celery worker processes, or the web server processes, of the system under test."""
-    found = []
+    found, own = [], psutil.Process().pid
     for process in psutil.process_iter(["pid", "cmdline"]):
-        if PROCESS_MATCH[kind] in " ".join(process.info["cmdline"] or []):
+        if process.info["pid"] != own and PROCESS_MATCH[kind] in " ".join(process.info["cmdline"] or []):
             found.append(process)
     return found
 
@@ -209,7 +209,8 @@ def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[Be
         time.sleep(0.05)
     base_processed, base_deleted = _counters(deployment_id)
     frame_store.client().delete(frame_store.deletion_samples_key(deployment_id))
-    last_alert = Alert.objects.filter(deployment_id=deployment_id).order_by("-pk").values_list("pk", flat=True).first() or 0
+    last_alert = (Alert.objects.filter(deployment_id=deployment_id).order_by("-pk").values_list("pk", flat=True).first()
+                  or 0)
     stop = threading.Event()
     lock = threading.Lock()
 
@@ -291,7 +292,7 @@ def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[Be
     return result
 
 
-def engine_throughput(frames: list[BenchmarkFrame], *, deployment_id: int, count: int) -> tuple[float, str]:
+def engine_throughput(frames: list[BenchmarkFrame], *, deployment_id: int, count: int) -> tuple[float, str, float]:
     """The engine alone on the same frames, in this process: decode, detect, align, embed and search."""
     from deployments.models import Deployment
 
@@ -317,11 +318,11 @@ def engine_throughput(frames: list[BenchmarkFrame], *, deployment_id: int, count
     seconds, cpu_after = time.perf_counter() - started, psutil.Process().cpu_times()
     cpu_ms = ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)) / count * 1000
     return count / seconds, (f"{engine.pack.id}, {', '.join(engine.providers)}, {cpu_ms:.1f} ms CPU per frame, "
-                             f"{settings.LFR_ONNX_THREADS} ONNX thread(s)")
+                             f"{settings.LFR_ONNX_THREADS} ONNX thread(s)"), cpu_ms
 
 
 def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine_fps: float, engine_desc: str,
-           size: tuple[int, int], write=print) -> None:
+           engine_cpu_ms: float, size: tuple[int, int], write=print) -> None:
     answers = [s.answer for s in result.sent]
     codes = Counter(a.code for a in answers)
     accepted = [s for s in result.sent if s.answer.accepted]
@@ -365,8 +366,14 @@ def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine
         write("  CPU per frame          " + ", ".join(f"{kind} {seconds / result.processed * 1000:.1f} ms"
                                                       for kind, seconds in cpu.items()))
         elapsed = max(1e-6, end - result.load_started)
-        write(f"  machine                {psutil.cpu_count()} CPUs, {machine / elapsed / psutil.cpu_count() * 100:.0f}% "
-              "busy during the run")
+        busy = machine / elapsed / psutil.cpu_count() * 100
+        write(f"  machine                {psutil.cpu_count()} CPUs, {busy:.0f}% busy during the run")
     write(f"  engine alone           {engine_fps:.1f} frames/s on the same frames in one process ({engine_desc})")
+    if result.processed and result.cpu_seconds.get("worker"):
+        worker_ms = result.cpu_seconds["worker"] / result.processed * 1000
+        share = engine_cpu_ms / worker_ms * 100
+        write(f"  worker / engine CPU    the worker spends {worker_ms:.1f} ms of CPU per frame, the engine alone "
+              f"{engine_cpu_ms:.1f} ms (the engine's work is {share:.0f}% of the worker's CPU)")
+    kept_up = result.processed_at_load_end >= len(accepted) * 0.98
     write(f"  end to end / engine    {processed_fps / engine_fps * 100:.0f}% "
-          f"({'offered load below capacity: the ratio measures the offered rate' if result.processed_at_load_end >= len(accepted) * 0.98 else 'at saturation'})")
+          f"({'offered load below capacity: the ratio measures the offered rate' if kept_up else 'at saturation'})")

@@ -71,7 +71,8 @@ def deployment_alert_figures(deployment: Deployment) -> dict[str, int]:
     # Alerts erased by retention still count: their outcomes were kept as numbers when they went.
     erased = {"alerts": "erased_alerts", "true_alerts": "erased_true_alerts", "false_alerts": "erased_false_alerts",
               "engagements": "erased_engagements", "arrests": "erased_arrests"}
-    return {key: int(value or 0) + (getattr(counters, erased[key]) if counters else 0) for key, value in figures.items()}
+    return {key: int(value or 0) + (getattr(counters, erased[key]) if counters else 0)
+            for key, value in figures.items()}
 
 
 def deletion_histogram(deployment: Deployment) -> list[tuple[int, int]]:

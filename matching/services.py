@@ -8,11 +8,14 @@ and audit in the same transaction.
 from __future__ import annotations
 
 import io
+import logging
 import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
+import kombu.exceptions
+import redis
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -32,6 +35,9 @@ from .choices import DECISIONS_TAKING_OUTCOME, Decision, Outcome
 from .models import Alert
 
 EDGE_IMAGE_FORMATS = {"JPEG", "PNG"}
+# Redis or the broker unreachable: the node is told to retry (503), and nothing is kept.
+QUEUE_ERRORS = (redis.RedisError, kombu.exceptions.OperationalError, ConnectionError)
+logger = logging.getLogger(__name__)
 
 
 class EdgeRefusal(Exception):
@@ -71,11 +77,21 @@ def edge_admit(*, node: EdgeNode, now: datetime | None = None) -> Deployment:
         edge_refusal_count(edge_counting_deployment(node, now))
         raise EdgeRefusal("not_live", f"Edge node {node.name} is not bound to a deployment that is live now: "
                           "nothing is accepted until it goes live (GET status shows its window).", 403)
-    if not frames.rate_allowed(node.pk, settings.LFR_EDGE_MAX_FRAMES_PER_SECOND):
+    try:
+        allowed = frames.rate_allowed(node.pk, settings.LFR_EDGE_MAX_FRAMES_PER_SECOND)
+    except QUEUE_ERRORS:
+        raise _unavailable()
+    if not allowed:
         edge_refusal_count(deployment)
         raise EdgeRefusal("rate_limited", f"More than {settings.LFR_EDGE_MAX_FRAMES_PER_SECOND} requests in one "
                           "second from this node: slow down and retry after a second.", 429, retry_after=1)
     return deployment
+
+
+def _unavailable() -> EdgeRefusal:
+    logger.error("The frame queue (Redis) cannot be reached: frames are refused until it is back.")
+    return EdgeRefusal("unavailable", "The server cannot queue frames just now: retry with backoff.", 503,
+                       retry_after=1)
 
 
 def _refuse(deployment: Deployment, code: str, message: str, status: int = 400) -> EdgeRefusal:
@@ -150,7 +166,11 @@ def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at
     """Stores the payload in Redis under its TTL, counts it received and queues the worker's task."""
     from .tasks import process_frame_task
 
-    if not frames.frame_id_claim(node.pk, frame_id):
+    try:
+        claimed = frames.frame_id_claim(node.pk, frame_id)
+    except QUEUE_ERRORS:
+        raise _unavailable()
+    if not claimed:
         raise _refuse(deployment, "duplicate_frame", f"Frame {frame_id} was already received from this node; "
                       "it is not processed twice.", 409)
     try:
@@ -159,10 +179,13 @@ def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at
             "deployment_id": deployment.pk, "node_id": node.pk, "frame_id": frame_id,
             "captured_at": captured_at.isoformat(), "received_at": received_at, "camera": camera,
         })
-    except Exception:
-        frames.payload_discard(deployment.pk, node.pk, frame_id)
-        frames.frame_id_release(node.pk, frame_id)
-        raise
+    except QUEUE_ERRORS:
+        try:
+            frames.payload_discard(deployment.pk, node.pk, frame_id)
+            frames.frame_id_release(node.pk, frame_id)
+        except QUEUE_ERRORS:
+            pass  # Redis is down: the payload (if stored) expires by its TTL
+        raise _unavailable()
     DeploymentCounters.objects.filter(deployment=deployment).update(frames_received=F("frames_received") + 1)
     return Queued(frame_id, deployment.pk)
 

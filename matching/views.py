@@ -161,7 +161,8 @@ def feed(request, pk: int):
         consultation.alerts_consult(actor=request.user, alerts=new, justification=justification)
     recent = selectors.deployment_alerts(deployment).order_by("-pk")[:FEED_LIMIT]
     return JsonResponse({
-        "deployment": {"id": deployment.pk, "status": deployment.status, "live": deployment.status == DeploymentStatus.LIVE},
+        "deployment": {"id": deployment.pk, "status": deployment.status,
+                       "live": deployment.status == DeploymentStatus.LIVE},
         "alerts": [_alert_data(alert) for alert in new],
         "states": [_alert_state(alert) for alert in recent],
         "awaiting_decision": selectors.alerts_awaiting_decision(deployment),

@@ -34,6 +34,7 @@ REFUSALS = {
     422: OpenApiResponse(EdgeErrorSerializer, description="captured_at is outside the deployment's window "
                                                           "(outside_window) or too far from server time (clock_skew)."),
     429: OpenApiResponse(EdgeErrorSerializer, description="Too many requests from this node (rate_limited)."),
+    503: OpenApiResponse(EdgeErrorSerializer, description="The frame queue is unreachable: retry (unavailable)."),
 }
 
 

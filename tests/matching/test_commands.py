@@ -1,7 +1,6 @@
 """The management commands: the edge simulator against a running server, its retries, and the proof of
 deletion finding what was planted."""
 
-import os
 import re
 import tempfile
 import uuid

@@ -155,7 +155,8 @@ def test_a_decision_posted_without_javascript_returns_to_the_console(live, make_
     alert = make_alert()
     _justify(operator_client, live)
     response = operator_client.post(f"/alerts/{alert.pk}/adjudicate/", {"decision": "false_alert"})
-    assert response.status_code == 302 and response["Location"].endswith(f"/alerts/deployments/{live.pk}/#alert-{alert.pk}")
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/alerts/deployments/{live.pk}/#alert-{alert.pk}")
     alert.refresh_from_db()
     assert alert.decision == "false_alert"
 

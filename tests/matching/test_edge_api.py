@@ -223,3 +223,19 @@ def test_the_schema_describes_the_edge_api(client, dep_people):
     assert "multipart/form-data" in frames_post["requestBody"]["content"]
     assert schema["components"]["securitySchemes"]["edgeNodeToken"] == {
         "type": "http", "scheme": "bearer", "description": "The edge node's token, shown once at registration."}
+
+
+def test_frames_are_refused_for_a_retry_while_redis_is_unreachable(live, node, post_frame, frame, published,
+                                                                    monkeypatch):
+    import redis
+
+    def down(*args, **kwargs):
+        raise redis.ConnectionError("connection refused")
+
+    monkeypatch.setattr(frames, "payload_store", down)
+    response = post_frame(node.token, frame, frame_id="retry-1")
+    body = _assert_refused(response, 503, "unavailable")
+    assert response["Retry-After"] == "1" and "retry" in body["detail"]
+    assert published == [] and counters_of(live).frames_received == 0
+    monkeypatch.undo()
+    assert post_frame(node.token, frame, frame_id="retry-1").status_code == 202  # the id was released

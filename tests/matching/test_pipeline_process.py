@@ -77,7 +77,8 @@ def test_a_face_not_on_the_watchlist_leaves_only_counts(live, node, post_frame, 
     assert (result.status, result.faces, result.alerts) == ("processed", 1, 0)
     assert not Alert.objects.exists() and _media_files() == [] and frames.payload_keys() == []
     counters = counters_of(live)
-    assert (counters.frames_processed, counters.frames_deleted, counters.faces_detected, counters.alerts) == (1, 1, 1, 0)
+    assert (counters.frames_processed, counters.frames_deleted, counters.faces_detected, counters.alerts) == (
+        1, 1, 1, 0)
     assert residue_find(deployment=live, frame_ids=["p-2"]).clean
 
 
@@ -204,3 +205,16 @@ def test_no_frame_bytes_reach_a_temp_file_the_media_folder_or_the_database(live,
     assert marker.encode() not in Path(alert.probe_image.path).read_bytes()  # re-encoded crop, not the frame
     report = residue_find(deployment=live, frame_ids=list(frames_sent), markers=[marker])
     assert report.clean, report.findings
+
+
+def test_a_worker_forgets_the_gallery_of_a_deployment_it_no_longer_hears_of(live, node, post_frame, face_bytes,
+                                                                           published, monkeypatch):
+    post_frame(node.token, jpeg_of(face_bytes("img22.jpg")), frame_id="p-9")
+    pipeline.frame_process(**published[0])
+    assert len(pipeline._galleries) == 1
+    pipeline.galleries_forget_stale()
+    assert len(pipeline._galleries) == 1  # still in use
+    later = pipeline.time.monotonic() + pipeline.CONTEXT_FORGET_SECONDS + 1
+    monkeypatch.setattr(pipeline.time, "monotonic", lambda: later)
+    pipeline.galleries_forget_stale()
+    assert pipeline._galleries == {} and pipeline._contexts == {}

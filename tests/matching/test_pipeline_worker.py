@@ -16,7 +16,6 @@ import psutil
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.utils import timezone
 
 from deployments.selectors import published_record
 from lfr_governance.audit.models import AuditEvent
@@ -76,7 +75,8 @@ def test_frames_from_thirteen_people_alert_for_the_seven_on_the_watchlist_and_le
     client.force_login(dep_people["operator"])
     console = f"/alerts/deployments/{live.pk}/"
     assert client.get(console).status_code == 302
-    assert client.post(f"{console}justify/", {"justification": "Operator on duty for this deployment"}).status_code == 302
+    reason = {"justification": "Operator on duty for this deployment"}
+    assert client.post(f"{console}justify/", reason).status_code == 302
     feed = client.get(f"{console}feed.json", {"after": 0}).json()
     assert len(feed["alerts"]) == len(expected) and feed["awaiting_decision"] == len(expected)
     assert AuditEvent.objects.filter(event="alert.view", action="consultation").count() == len(expected)
@@ -87,7 +87,8 @@ def test_frames_from_thirteen_people_alert_for_the_seven_on_the_watchlist_and_le
     json_accept = {"HTTP_ACCEPT": "application/json"}
     assert client.post(f"/alerts/{first.pk}/adjudicate/", {"decision": "confirmed"}, **json_accept).status_code == 200
     assert client.post(f"/alerts/{first.pk}/outcome/", {"outcome": "arrested"}, **json_accept).status_code == 200
-    assert client.post(f"/alerts/{second.pk}/adjudicate/", {"decision": "false_alert"}, **json_accept).status_code == 200
+    assert client.post(f"/alerts/{second.pk}/adjudicate/", {"decision": "false_alert"},
+                       **json_accept).status_code == 200
     answer = client.post(f"/alerts/{third.pk}/adjudicate/", {"decision": "undetermined"}, **json_accept).json()
     assert answer["awaiting_decision"] == len(expected) - 3
     events = list(AuditEvent.objects.filter(event__in=["alert.adjudicate", "alert.outcome"]).values_list(
@@ -121,8 +122,8 @@ def _start_worker(name: str, **env) -> subprocess.Popen:
     from lfr_governance.celery import app
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "lfr_governance", "worker", "--loglevel", "WARNING", "--concurrency", "1",
-         "--pool", "prefork", "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"],
+        [sys.executable, "-m", "celery", "-A", "lfr_governance", "worker", "--loglevel", "WARNING",
+         "--concurrency", "1", "--pool", "prefork", "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"],
         cwd=REPO_ROOT, env=_worker_env(**env), start_new_session=True,
     )
     hostname = f"{name}@{socket.gethostname()}"

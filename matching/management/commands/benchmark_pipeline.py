@@ -82,7 +82,8 @@ class Command(BaseCommand):
             duration=options["duration"], warmup=options["warmup"], in_flight=options["in_flight"],
             drain_timeout=options["drain_timeout"], stdout=self.stdout.write,
         )
-        engine_fps, engine_desc = bench.engine_throughput(frames, deployment_id=deployment.pk,
-                                                          count=options["engine_frames"])
+        engine_fps, engine_desc, engine_cpu_ms = bench.engine_throughput(frames, deployment_id=deployment.pk,
+                                                                         count=options["engine_frames"])
         bench.report(result, fps=options["fps"], nodes=len(tokens), duration=options["duration"],
-                     engine_fps=engine_fps, engine_desc=engine_desc, size=size, write=self.stdout.write)
+                     engine_fps=engine_fps, engine_desc=engine_desc, engine_cpu_ms=engine_cpu_ms, size=size,
+                     write=self.stdout.write)

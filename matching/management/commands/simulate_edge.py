@@ -50,7 +50,10 @@ class Command(BaseCommand):
         if options["fps"] <= 0:
             raise CommandError("--fps must be above zero.")
         canvas = _size(options["canvas"]) if options["canvas"] else None
-        source = self._video(options["video"], options["fps"]) if options["video"] else self._images(options["images"])
+        if options["video"]:
+            source = self._video(options["video"], options["fps"])
+        else:
+            source = self._images(options["images"])
         client = EdgeClient(options["url"], options["token"], retries=options["retries"])
         try:
             code, status = client.status()
@@ -58,8 +61,9 @@ class Command(BaseCommand):
             raise CommandError(f"The server at {client.base} did not answer: {exc.__class__.__name__}.")
         if code != 200:
             raise CommandError(f"The server refused the token: {code} {status.get('detail', '')}")
+        reference = (status["deployment"] or {}).get("reference", "none")
         self.stdout.write(f"Node {status['edge_node']}: {'live' if status['live'] else 'NOT live'}, deployment "
-                          f"{(status['deployment'] or {}).get('reference', 'none')}, server time {status['server_time']}")
+                          f"{reference}, server time {status['server_time']}")
         prefix = options["frame_prefix"] or f"{''.join(c if c.isalnum() else '-' for c in options['camera'])}-" \
                                             f"{int(time.time())}"
         limit, interval = options["frames"], 1.0 / options["fps"]
@@ -86,8 +90,8 @@ class Command(BaseCommand):
                 frame = on_canvas(image, *canvas) if canvas else image
                 sent += 1
                 pool.submit(send, jpeg_encode(frame, options["quality"]), f"{prefix}-{sent:06d}")
-        elapsed = time.monotonic() - started
-        self._summary(answers, elapsed)
+        # The frames span `sent` intervals; the last answer may come a little after the last frame's slot.
+        self._summary(answers, max(time.monotonic() - started, sent * interval))
 
     def _images(self, folder: Path):
         if not folder.is_dir():
