@@ -5,11 +5,14 @@ Django's ValidationError (and watchlists raise ImageRefused); both are turned in
 so no view has to catch them.
 """
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError as DjangoValidationError
-from rest_framework import status
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import exception_handler as drf_exception_handler, set_rollback
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 
 def _django_validation_error_body(exc: DjangoValidationError) -> dict:
@@ -28,7 +31,9 @@ def _django_validation_error_body(exc: DjangoValidationError) -> dict:
 
 
 def exception_handler(exc, context):
-    from watchlists.images import ImageRefused  # imported here, so that loading this module loads no app
+    from watchlists.images import (
+        ImageRefused,  # imported here, so that loading this module loads no app
+    )
 
     if isinstance(exc, DjangoValidationError):
         set_rollback()
@@ -47,3 +52,27 @@ def exception_handler(exc, context):
         body = {"detail": "The request has errors: see fields.", "code": "invalid", "fields": data}
     response.data = body
     return response
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error answer (exception_handler above)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per field; messages about no single field are under non_field_errors.",
+    )
+
+
+# 403 also answers a request that is not signed in (session authentication sends no challenge).
+ERROR_RESPONSES = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input: `fields` says which field and why."),
+    403: OpenApiResponse(ErrorSerializer, description="Not signed in, or not allowed to do this."),
+    404: OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see."),
+}
+
+
+def api_errors(*codes: int) -> dict:
+    """The documented error answers of an endpoint, for extend_schema(responses=...)."""
+    return {code: ERROR_RESPONSES[code] for code in codes}

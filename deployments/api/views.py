@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -22,8 +22,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lfr_governance.api import api_errors
 from lfr_governance.permissions import require_role_perm
-from watchlists.api.serializers import ErrorSerializer
 from watchlists.images import ImageRefused
 
 from .. import selectors, services
@@ -57,16 +57,7 @@ TAGS = ["deployments"]
 EDGE_TAGS = ["edge nodes"]
 PUBLIC_TAGS = ["published"]
 TOKEN_NOTE = "Copy this token into the edge node now: it will not be shown again (only its hash is stored)."
-# 403 also answers a request that is not signed in (session authentication sends no challenge).
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Invalid input: `fields` says which field and why."),
-    403: OpenApiResponse(ErrorSerializer, description="Not signed in, or not allowed to do this."),
-    404: OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see."),
-}
-
-
-def _errors(*codes: int) -> dict:
-    return {code: ERRORS[code] for code in codes}
+_errors = api_errors
 
 
 # --- Fetching and answering ------------------------------------------------------------------

@@ -10,19 +10,16 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..choices import BulkImportStatus, ImageSource, ImageState, LegalBasis, ReviewStatus, VersionStatus
+from lfr_governance.api import ErrorSerializer  # noqa: F401  (re-exported for the API modules)
 
-
-class ErrorSerializer(serializers.Serializer):
-    """The body of every error answer (lfr_governance.api.exception_handler)."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Messages per field; messages about no single field are under non_field_errors.",
-    )
-
+from ..choices import (
+    BulkImportStatus,
+    ImageSource,
+    ImageState,
+    LegalBasis,
+    ReviewStatus,
+    VersionStatus,
+)
 
 # --- Watchlists and versions -----------------------------------------------------------------
 

@@ -9,13 +9,14 @@ lfr_governance.api.exception_handler, so no view catches them. Transitions are P
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lfr_governance.api import api_errors
 from lfr_governance.permissions import has_role_perm
 
 from .. import selectors, services
@@ -29,7 +30,6 @@ from .serializers import (
     EntryListFilterSerializer,
     EntryOutputSerializer,
     EntryReviewInputSerializer,
-    ErrorSerializer,
     ImageConsultInputSerializer,
     ImageOutputSerializer,
     ImageUploadInputSerializer,
@@ -44,16 +44,7 @@ from .serializers import (
 )
 
 TAGS = ["watchlists"]
-# 403 also answers a request that is not signed in (session authentication sends no challenge).
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Invalid input: `fields` says which field and why."),
-    403: OpenApiResponse(ErrorSerializer, description="Not signed in, or not allowed to do this."),
-    404: OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see."),
-}
-
-
-def _errors(*codes: int) -> dict:
-    return {code: ERRORS[code] for code in codes}
+_errors = api_errors
 
 
 def _paginated_response(view: APIView, request, queryset, serializer_class) -> Response:
