@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from lfr_governance.accounts.choices import Rank, Role, rank_at_least
 from lfr_governance.accounts.roles import role_group_name
+from lfr_governance.forms import GovukPartsWidget, govuk_date
 from watchlists.choices import VersionStatus
-from watchlists.forms import apply_service_errors  # noqa: F401  (one way to put service errors on a form)
 from watchlists.models import WatchlistVersion
 from watchlists.selectors import watchlists_visible
 
@@ -33,19 +33,10 @@ _TIME_RE = re.compile(r"^(\d{1,2})[:.]?(\d{2})$")
 # --- UK date and time --------------------------------------------------------------------------
 
 
-class GovukDateTimeWidget(forms.Widget):
+class GovukDateTimeWidget(GovukPartsWidget):
     """The GOV.UK date input plus a 24-hour time box: <name>-day, -month, -year and -time."""
 
     parts = ("day", "month", "year", "time")
-
-    def value_from_datadict(self, data, files, name):
-        return {part: (data.get(f"{name}-{part}") or "").strip() for part in self.parts}
-
-    def value_omitted_from_data(self, data, files, name):
-        return not any(f"{name}-{part}" in data for part in self.parts)
-
-    def id_for_label(self, id_):
-        return f"{id_}-day" if id_ else id_
 
 
 def uk_datetime(day: date, clock: time) -> datetime:
@@ -73,19 +64,8 @@ class GovukDateTimeField(forms.Field):
         if not (day or month or year or clock):
             return None
         noun = self.noun[0].upper() + self.noun[1:]
-        missing = [part for part, v in (("day", day), ("month", month), ("year", year), ("time", clock)) if not v]
-        if missing:
-            raise ValidationError(f"{noun} must include a {' and a '.join(missing)}")
-        try:
-            numbers = int(day), int(month), int(year)
-        except ValueError:
-            raise ValidationError(f"{noun} must be a real date, written in numbers, e.g. 14 11 2026")
-        if numbers[2] < 2000:
-            raise ValidationError(f"{noun} must include a 4-digit year, e.g. 2026")
-        try:
-            on = date(numbers[2], numbers[1], numbers[0])
-        except ValueError:
-            raise ValidationError(f"{noun} must be a real date")
+        on = govuk_date(noun, day, month, year, extra_missing=[] if clock else ["time"], min_year=2000,
+                        example="14 11 2026")
         match = _TIME_RE.match(clock)
         if not match or int(match[1]) > 23 or int(match[2]) > 59:
             raise ValidationError(f"{noun} must include a 24-hour time, e.g. 14:30")

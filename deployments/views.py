@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from PIL import Image
 
+from lfr_governance.forms import apply_service_errors
 from lfr_governance.permissions import has_role_perm, require_role_perm, restrict
 from watchlists.choices import category_choices, offence_choices
 from watchlists.images import ImageRefused
@@ -28,10 +29,27 @@ from watchlists.images import ImageRefused
 from . import selectors, services
 from .choices import EDITABLE, REAUTHORISE_FROM, DeploymentStatus, transition_allowed
 from .forms import (
-    UK, ApplicationForm, CancelForm, DecisionForm, EdgeNodeForm, LeafletForm, OperatorAssignForm, ReviewForm,
-    SignageForm, SubmitForm, WrittenConfirmationForm, apply_service_errors, now_to_the_minute, polygon_text,
+    UK,
+    ApplicationForm,
+    CancelForm,
+    DecisionForm,
+    EdgeNodeForm,
+    LeafletForm,
+    OperatorAssignForm,
+    ReviewForm,
+    SignageForm,
+    SubmitForm,
+    WrittenConfirmationForm,
+    now_to_the_minute,
+    polygon_text,
 )
-from .models import Authorisation, Deployment, EdgeNode, PostDeploymentReview, SignageRecord
+from .models import (
+    Authorisation,
+    Deployment,
+    EdgeNode,
+    PostDeploymentReview,
+    SignageRecord,
+)
 
 S = DeploymentStatus
 OVER = {S.ENDED, S.REVIEWED, S.CANCELLED}

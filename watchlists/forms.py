@@ -11,20 +11,16 @@ from django.core.exceptions import ValidationError
 
 from lfr_governance.accounts.choices import Role
 from lfr_governance.accounts.roles import role_group_name
+from lfr_governance.forms import GovukPartsWidget, govuk_date
 
 from .bulk import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-from .choices import ImageSource, LegalBasis, category_choices, category_needs_offence, offence_choices
-
-
-def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Puts a service's ValidationError on the form: on the named field where the form has it, else on the form."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = field if field in form.fields else None
-            for error in errors:
-                form.add_error(target, error.messages)
-    else:
-        form.add_error(None, exc.messages)
+from .choices import (
+    ImageSource,
+    LegalBasis,
+    category_choices,
+    category_needs_offence,
+    offence_choices,
+)
 
 
 class WatchlistForm(forms.Form):
@@ -46,19 +42,8 @@ class WatchlistForm(forms.Form):
     )
 
 
-class GovukDateWidget(forms.Widget):
+class GovukDateWidget(GovukPartsWidget):
     """The GOV.UK date input: three boxes named <name>-day, <name>-month and <name>-year."""
-
-    parts = ("day", "month", "year")
-
-    def value_from_datadict(self, data, files, name):
-        return {part: (data.get(f"{name}-{part}") or "").strip() for part in self.parts}
-
-    def value_omitted_from_data(self, data, files, name):
-        return not any(f"{name}-{part}" in data for part in self.parts)
-
-    def id_for_label(self, id_):
-        return f"{id_}-day" if id_ else id_
 
 
 class GovukDateField(forms.Field):
@@ -74,19 +59,7 @@ class GovukDateField(forms.Field):
         day, month, year = (value.get(part, "") for part in GovukDateWidget.parts)
         if not (day or month or year):
             return None
-        missing = [part for part, v in (("day", day), ("month", month), ("year", year)) if not v]
-        if missing:
-            raise ValidationError(f"{self.noun.capitalize()} must include a {' and a '.join(missing)}")
-        try:
-            numbers = int(day), int(month), int(year)
-        except ValueError:
-            raise ValidationError(f"{self.noun.capitalize()} must be a real date, written in numbers, e.g. 27 3 2025")
-        if numbers[2] < 1900:
-            raise ValidationError(f"{self.noun.capitalize()} must include a 4-digit year, e.g. 2025")
-        try:
-            return date(numbers[2], numbers[1], numbers[0])
-        except ValueError:
-            raise ValidationError(f"{self.noun.capitalize()} must be a real date")
+        return govuk_date(self.noun.capitalize(), day, month, year, min_year=1900, example="27 3 2025")
 
     def validate(self, value):
         if value is None and self.required:

@@ -16,16 +16,34 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lfr_governance.forms import apply_service_errors
 from lfr_governance.permissions import has_role_perm, require_role_perm, restrict
 
 from . import bulk, consultation, selectors, services
-from .choices import ImageSource, ImageState, LegalBasis, VersionStatus, category_choices, offence_choices
+from .choices import (
+    ImageSource,
+    ImageState,
+    LegalBasis,
+    VersionStatus,
+    category_choices,
+    offence_choices,
+)
 from .forms import (
-    BulkImportForm, DestroyForm, EntryForm, JustificationForm, ReviewerAssignForm, ReviewForm, WatchlistForm,
-    apply_service_errors,
+    BulkImportForm,
+    DestroyForm,
+    EntryForm,
+    JustificationForm,
+    ReviewerAssignForm,
+    ReviewForm,
+    WatchlistForm,
 )
 from .images import ImageRefused
-from .models import BulkImport, Watchlist, WatchlistUserObjectPermission, WatchlistVersion
+from .models import (
+    BulkImport,
+    Watchlist,
+    WatchlistUserObjectPermission,
+    WatchlistVersion,
+)
 
 # --- Helpers ---------------------------------------------------------------------------------
 
