@@ -1,6 +1,6 @@
 """Reads for deployments, scoped to what the person may see."""
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -92,14 +92,9 @@ def published_record(deployment: Deployment) -> dict:
 
 
 def _alert_figures(deployment: Deployment) -> dict:
-    """Alert outcomes from the matching app when it has alerts for this deployment, else zeros."""
-    figures = {"alerts": 0, "true_alerts": 0, "false_alerts": 0, "engagements": 0, "arrests": 0}
-    try:
-        from matching.selectors import deployment_alert_figures
-    except ImportError:
-        return figures
-    figures.update(deployment_alert_figures(deployment))
-    return figures
+    from matching.selectors import deployment_alert_figures  # matching depends on this app, not the reverse
+
+    return deployment_alert_figures(deployment)
 
 
 def published_deployments() -> QuerySet:

@@ -1,6 +1,7 @@
 """Shared fixtures: people per role built with the real services, a real Celery worker, a real browser."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,32 @@ from django.conf import settings
 from lfr_governance.accounts.choices import Rank, Role
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Each test run keeps its own media folder (other runs on this machine may share var/), set at import,
+# before the session's Celery worker starts with settings.MEDIA_ROOT. The proof-of-deletion checks need
+# every file there to belong to this run.
+MEDIA_ROOT = Path(settings.BASE_DIR) / "var" / "test-media" / f"run-{os.getpid()}"
+settings.MEDIA_ROOT = MEDIA_ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_media_root():
+    MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+    yield MEDIA_ROOT
+    shutil.rmtree(MEDIA_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _empty_media_root(_private_media_root):
+    """Each test's database is rolled back or flushed, so the files its rows referenced go with it."""
+
+    def empty():
+        for child in MEDIA_ROOT.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+    empty()
+    yield
+    empty()
 TEST_PASSWORD = "correct-horse-battery-staple"
 
 ROLE_RANKS = {

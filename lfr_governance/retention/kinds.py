@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 from django.conf import settings
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.db.models.functions import Coalesce
 
 

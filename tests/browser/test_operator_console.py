@@ -12,7 +12,7 @@ from matching.edge_client import EdgeClient
 from matching.models import Alert
 from tests.conftest import sign_in
 from tests.matching.conftest import (  # noqa: F401  (fixtures)
-    _clean_redis_keys, _empty_media_root, _private_media_root, add_entry, application, authorised, dep_people,
+    _clean_redis_keys, add_entry, application, authorised, dep_people,
     face_bytes, frozen, jpeg_of, live, node, people, scheduled, watchlist, window,
 )
 

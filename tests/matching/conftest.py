@@ -2,7 +2,6 @@
 photographs of all thirteen, and helpers to post them to the edge API and wait for the worker."""
 
 import io
-import os
 import shutil
 import time
 import uuid
@@ -25,11 +24,7 @@ from tests.deployments.conftest import application, authorised, dep_people, node
 from tests.watchlists.conftest import add_entry, face_bytes, people, watchlist  # noqa: F401
 from watchlists import services as watchlist_services
 
-# The proof of deletion checks that every media file belongs to an alert or a watchlist, so this run keeps
-# its own media folder (other test runs on this machine share var/test-media). Set at import, before the
-# session's Celery worker starts with settings.MEDIA_ROOT.
-MEDIA_ROOT = Path(settings.BASE_DIR) / "var" / "test-media-matching" / f"run-{os.getpid()}"
-settings.MEDIA_ROOT = MEDIA_ROOT
+from tests.conftest import MEDIA_ROOT  # noqa: E402,F401  (the run's own media folder)
 
 EDGE = "/api/edge/v1"
 # One enrolment photograph per watchlisted identity (person01..07 of identities.csv); img31, img41, img54,
@@ -56,29 +51,6 @@ OTHER_PROBES = {
 
 def subject_ref(person: str) -> str:
     return f"PNC-{person[-2:]}/0000{person[-2:]}X"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _private_media_root():
-    MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
-    yield MEDIA_ROOT
-    shutil.rmtree(MEDIA_ROOT, ignore_errors=True)
-    try:
-        MEDIA_ROOT.parent.rmdir()  # when no other run is using it
-    except OSError:
-        pass
-
-
-@pytest.fixture(autouse=True)
-def _empty_media_root(_private_media_root):
-    """Each test's database is rolled back or flushed, so the files its rows referenced go with it."""
-    def empty():
-        for child in MEDIA_ROOT.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-
-    empty()
-    yield
-    empty()
 
 
 @pytest.fixture(autouse=True)
