@@ -45,10 +45,26 @@ def _refusal_response(refusal: services.EdgeRefusal) -> Response:
     return response
 
 
+def _drain(request) -> None:
+    """Reads and drops what is left of the request body (at most the upload cap, which the middleware
+    enforces), so a refusal made before the body was parsed (token, not live, rate) leaves the kept-alive
+    connection clean: without it the next request on the connection can find the server gone."""
+    django_request = getattr(request, "_request", request)
+    try:
+        while django_request.read(65536):
+            pass
+    except Exception:  # already parsed (RawPostDataException) or the client went away
+        pass
+
+
 class EdgeApiView(APIView):
     authentication_classes = [EdgeNodeTokenAuthentication]
     permission_classes = [IsEdgeNode]
     parser_classes = [MultiPartParser, FormParser]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        _drain(request)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def _admit_and_validate(self, request, serializer_class):
         """The live deployment and the validated input; refusals counted on the deployment."""
