@@ -70,11 +70,6 @@ def rate_allowed(node_id: int, limit: int, now: float | None = None) -> bool:
     return int(count) <= limit
 
 
-def frame_id_claim(node_id: int, frame_id: str) -> bool:
-    """True the first time a node sends this frame id (within LFR_EDGE_FRAME_ID_TTL_SECONDS)."""
-    return bool(client().set(seen_key(node_id, frame_id), b"1", nx=True, ex=settings.LFR_EDGE_FRAME_ID_TTL_SECONDS))
-
-
 def frame_id_release(node_id: int, frame_id: str) -> None:
     """Forgets a claimed id whose frame could not be queued, so the node may send it again."""
     client().delete(seen_key(node_id, frame_id))
@@ -82,6 +77,29 @@ def frame_id_release(node_id: int, frame_id: str) -> None:
 
 def payload_store(deployment_id: int, node_id: int, frame_id: str, payload: bytes) -> None:
     client().set(payload_key(deployment_id, node_id, frame_id), payload, ex=settings.LFR_FRAME_PAYLOAD_TTL_SECONDS)
+
+
+# Claims the frame id (SET NX) and, only if it was free, stores the payload under its TTL: one round trip.
+_ADMIT_LUA = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+@lru_cache(maxsize=4)
+def _admit_script(url: str):
+    return _client(url).register_script(_ADMIT_LUA)
+
+
+def frame_admit(deployment_id: int, node_id: int, frame_id: str, payload: bytes) -> bool:
+    """True, with the payload stored under its TTL, the first time a node sends this frame id; False (nothing
+    stored) for a repeat. Atomic: a repeat can never overwrite the payload of the first."""
+    keys = [seen_key(node_id, frame_id), payload_key(deployment_id, node_id, frame_id)]
+    args = [settings.LFR_EDGE_FRAME_ID_TTL_SECONDS, settings.LFR_FRAME_PAYLOAD_TTL_SECONDS, payload]
+    return bool(_admit_script(settings.REDIS_URL)(keys=keys, args=args))
 
 
 def payload_discard(deployment_id: int, node_id: int, frame_id: str) -> None:
@@ -133,21 +151,22 @@ def payload_fetch(deployment_id: int, node_id: int, frame_id: str) -> tuple[bool
     return bool(done), payload
 
 
-def frame_finish(deployment_id: int, node_id: int, frame_id: str) -> None:
-    """Deletes the payload and marks the frame done, atomically (MULTI/EXEC)."""
+def frame_finish(deployment_id: int, node_id: int, frame_id: str, deletion_ms: float | None = None) -> None:
+    """Deletes the payload and marks the frame done, atomically (MULTI/EXEC), with the frame's deletion
+    latency (a number only) added to the deployment's samples in the same round trip."""
     pipe = client().pipeline(transaction=True)
     pipe.delete(payload_key(deployment_id, node_id, frame_id))
     pipe.set(done_key(node_id, frame_id), b"1", ex=settings.LFR_EDGE_FRAME_ID_TTL_SECONDS)
+    if deletion_ms is not None:
+        _deletion_sample_queue(pipe, deployment_id, deletion_ms)
     pipe.execute()
 
 
-def deletion_sample_add(deployment_id: int, milliseconds: float) -> None:
+def _deletion_sample_queue(pipe, deployment_id: int, milliseconds: float) -> None:
     key = deletion_samples_key(deployment_id)
-    pipe = client().pipeline()
     pipe.lpush(key, f"{milliseconds:.2f}")
     pipe.ltrim(key, 0, DELETION_SAMPLES_KEPT - 1)
     pipe.expire(key, DELETION_SAMPLES_TTL_SECONDS)
-    pipe.execute()
 
 
 def deletion_samples(deployment_id: int) -> list[float]:

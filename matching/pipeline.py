@@ -35,8 +35,6 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import F, FloatField, Value
-from django.db.models.functions import Greatest, Now
 
 from deployments.choices import AuthorisationDecision, DeploymentStatus
 from deployments.models import Authorisation, Deployment, DeploymentCounters, EdgeNode
@@ -211,8 +209,9 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
         return FrameResult("duplicate")
     if payload is None:
         # Nobody reached the frame within its TTL: Redis has already deleted it.
-        frames.frame_finish(deployment_id, node_id, frame_id)
-        _counts_record(deployment_id, FrameResult("expired"), settings.LFR_FRAME_PAYLOAD_TTL_SECONDS * 1000.0)
+        deletion_ms = settings.LFR_FRAME_PAYLOAD_TTL_SECONDS * 1000.0
+        frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms)
+        _counts_record(deployment_id, FrameResult("expired"), deletion_ms)
         return FrameResult("expired")
     if settings.LFR_PIPELINE_TEST_DELAY_SECONDS:
         time.sleep(settings.LFR_PIPELINE_TEST_DELAY_SECONDS)
@@ -225,8 +224,9 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
         result = FrameResult("failed")
     finally:
         del payload
-        frames.frame_finish(deployment_id, node_id, frame_id)
-    deletion_ms = max(0.0, (time.time() - received_at) * 1000.0)
+        # The payload is deleted by this call: its latency is measured now, from receipt.
+        deletion_ms = max(0.0, (time.time() - received_at) * 1000.0)
+        frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms)
     _counts_record(deployment_id, result, deletion_ms)
     return result
 
@@ -337,28 +337,33 @@ def _alerts_create(pending: list[PendingAlert], *, watchlist: WatchlistGallery, 
         raise
 
 
-_BUCKETS = DeletionLatencyBucket._meta.db_table
-_BUCKET_SQL = (
-    f"INSERT INTO {_BUCKETS} (deployment_id, upper_ms, frames) "
-    f"SELECT id, %s, 1 FROM {Deployment._meta.db_table} WHERE id = %s "
-    f"ON CONFLICT (deployment_id, upper_ms) DO UPDATE SET frames = {_BUCKETS}.frames + 1"
+# The counts of one frame and its deletion-latency bucket in one statement (one round trip, atomic); no row
+# is written for a deployment without counters. Raw SQL: this runs once per frame on the hot path.
+_COUNTS_SQL = f"""
+WITH counted AS (
+    UPDATE {DeploymentCounters._meta.db_table} SET
+        frames_processed = frames_processed + %(processed)s,
+        frames_deleted = frames_deleted + 1,
+        faces_detected = faces_detected + %(faces)s,
+        templates_compared = templates_compared + %(faces)s,
+        alerts = alerts + %(alerts)s,
+        deletion_ms_total = deletion_ms_total + %(deletion_ms)s,
+        deletion_ms_max = GREATEST(deletion_ms_max, %(deletion_ms)s),
+        updated_at = NOW()
+    WHERE deployment_id = %(deployment)s
+    RETURNING deployment_id
 )
+INSERT INTO {DeletionLatencyBucket._meta.db_table} (deployment_id, upper_ms, frames)
+SELECT deployment_id, %(bucket)s, 1 FROM counted
+ON CONFLICT (deployment_id, upper_ms) DO UPDATE SET frames = {DeletionLatencyBucket._meta.db_table}.frames + 1
+"""
 
 
 def _counts_record(deployment_id: int, result: FrameResult, deletion_ms: float) -> None:
     """The evidence of processing and deletion: counts and timings, never content."""
     bucket = next(upper for upper in DELETION_BUCKETS_MS if deletion_ms <= upper)
-    # Two autocommit statements: each is atomic on its own, and they need not be atomic together.
-    DeploymentCounters.objects.filter(deployment_id=deployment_id).update(
-        frames_processed=F("frames_processed") + (1 if result.status == "processed" else 0),
-        frames_deleted=F("frames_deleted") + 1,
-        faces_detected=F("faces_detected") + result.faces,
-        templates_compared=F("templates_compared") + result.faces,
-        alerts=F("alerts") + result.alerts,
-        deletion_ms_total=F("deletion_ms_total") + deletion_ms,
-        deletion_ms_max=Greatest(F("deletion_ms_max"), Value(deletion_ms, output_field=FloatField())),
-        updated_at=Now(),
-    )
     with connection.cursor() as cursor:
-        cursor.execute(_BUCKET_SQL, [bucket, deployment_id])
-    frames.deletion_sample_add(deployment_id, deletion_ms)
+        cursor.execute(_COUNTS_SQL, {
+            "processed": 1 if result.status == "processed" else 0, "faces": result.faces, "alerts": result.alerts,
+            "deletion_ms": float(deletion_ms), "bucket": bucket, "deployment": deployment_id,
+        })

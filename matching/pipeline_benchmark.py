@@ -216,29 +216,33 @@ def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[Be
 
     def watch_alerts():
         nonlocal last_alert
+        sql = f"SELECT id, frame_id FROM {Alert._meta.db_table} WHERE deployment_id = %s AND id > %s"
         try:
-            while not stop.is_set():
-                # Alerts commit out of id order (several workers): look back a little below the highest seen.
-                rows = list(Alert.objects.filter(deployment_id=deployment_id, pk__gt=last_alert - 50)
-                            .values_list("pk", "frame_id"))
-                now = time.time()
-                for pk, frame_id in rows:
-                    result.alert_seen.setdefault(frame_id, now)
-                    last_alert = max(last_alert, pk)
-                time.sleep(0.02)
+            with connection.cursor() as cursor:
+                while not stop.is_set():
+                    # Alerts commit out of id order (several workers): look back a little below the highest seen.
+                    cursor.execute(sql, [deployment_id, last_alert - 50])
+                    now = time.time()
+                    for pk, frame_id in cursor.fetchall():
+                        result.alert_seen.setdefault(frame_id, now)
+                        last_alert = max(last_alert, pk)
+                    time.sleep(0.02)
         finally:
             connection.close()
 
     def watch_memory():
+        workers, found_at = [], 0.0
         while not stop.is_set():
+            if time.monotonic() - found_at > 5:  # the process table is read now and then, not at every sample
+                workers, found_at = _processes("worker"), time.monotonic()
             total = 0
-            for process in _processes("worker"):
+            for process in workers:
                 try:
                     rss = process.memory_info().rss
+                    result.memory[process.pid] = (" ".join(process.cmdline()[2:6]), rss)
                 except psutil.Error:
                     continue
                 total += rss
-                result.memory[process.pid] = (" ".join(process.cmdline()[2:6]), rss)
             result.memory_peak_total = max(result.memory_peak_total, total)
             stop.wait(0.5)
 
@@ -292,39 +296,84 @@ def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[Be
     return result
 
 
-def engine_throughput(frames: list[BenchmarkFrame], *, deployment_id: int, count: int) -> tuple[float, str, float]:
-    """The engine alone on the same frames, in this process: decode, detect, align, embed and search."""
+@dataclass
+class EngineRun:
+    fps: float
+    cpu_ms: float  # CPU per frame
+    description: str
+
+
+def _engine_loop(engine, gallery, threshold: float, frames: list[BenchmarkFrame], count: int, offset: int = 0):
+    from .engine import decode_image
+
+    def one(frame: BenchmarkFrame) -> None:
+        _, embeddings = engine.templates(decode_image(frame.jpeg))
+        if len(embeddings):
+            gallery.search(embeddings, k=1, threshold=threshold)
+
+    for frame in frames[:5]:
+        one(frame)
+    cpu_before, started = time.process_time(), time.perf_counter()
+    for index in range(count):
+        one(frames[(index + offset) % len(frames)])
+    return count, time.perf_counter() - started, time.process_time() - cpu_before
+
+
+def _engine_process(pack_id, gallery, threshold, frames, count, offset, start, answers) -> None:
+    """One of the parallel engine processes: its own engine with one ONNX thread, as a worker process has."""
+    from dataclasses import replace
+
+    from .engine import load_engine
+    from .runtime import engine_config
+
+    engine = load_engine(pack_id, replace(engine_config(), intra_op_threads=1))
+    start.wait()
+    answers.put(_engine_loop(engine, gallery, threshold, frames, count, offset))
+
+
+def engine_throughput(frames: list[BenchmarkFrame], *, deployment_id: int, count: int,
+                      processes: int = 0) -> tuple[EngineRun, EngineRun | None]:
+    """The engine alone on the same frames (decode, detect, align, embed and search), with nothing else running:
+    in one process with its configured threads, and in `processes` processes of one thread each at once (the
+    way the worker runs it, using every core)."""
+    import multiprocessing
+
     from deployments.models import Deployment
 
-    from .engine import decode_image
     from .pipeline import _gallery_build
     from .runtime import get_engine
 
     deployment = Deployment.objects.select_related("watchlist_version").get(pk=deployment_id)
     version = deployment.watchlist_version
     gallery = _gallery_build(version.pk, version.digest).gallery
+    parallel = None
+    if processes > 1:
+        # Forked before this process loads an engine of its own; the children use no database connection.
+        context = multiprocessing.get_context("fork")
+        start, answers = context.Barrier(processes), context.Queue()
+        children = [context.Process(target=_engine_process, args=(version.pack_id, gallery, deployment.threshold,
+                                                                  frames, count, k * 7, start, answers))
+                    for k in range(processes)]
+        for child in children:
+            child.start()
+        runs = [answers.get(timeout=600) for _ in children]
+        for child in children:
+            child.join(30)
+        parallel = EngineRun(sum(n / seconds for n, seconds, _ in runs), sum(cpu for *_, cpu in runs) /
+                             sum(n for n, *_ in runs) * 1000, f"{processes} processes x 1 ONNX thread")
     engine = get_engine(version.pack_id)
-
-    def one(frame: BenchmarkFrame) -> None:
-        _, embeddings = engine.templates(decode_image(frame.jpeg))
-        if len(embeddings):
-            gallery.search(embeddings, k=1, threshold=deployment.threshold)
-
-    for frame in frames[:5]:
-        one(frame)
-    cpu_before, started = psutil.Process().cpu_times(), time.perf_counter()
-    for index in range(count):
-        one(frames[index % len(frames)])
-    seconds, cpu_after = time.perf_counter() - started, psutil.Process().cpu_times()
-    cpu_ms = ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)) / count * 1000
-    return count / seconds, (f"{engine.pack.id}, {', '.join(engine.providers)}, {cpu_ms:.1f} ms CPU per frame, "
-                             f"{settings.LFR_ONNX_THREADS} ONNX thread(s)"), cpu_ms
+    n, seconds, cpu = _engine_loop(engine, gallery, deployment.threshold, frames, count)
+    single = EngineRun(n / seconds, cpu / n * 1000, f"one process, {settings.LFR_ONNX_THREADS} ONNX thread(s)")
+    detail = f"{engine.pack.id}, {', '.join(engine.providers)}"
+    single.description = f"{single.description}; {detail}"
+    return single, parallel
 
 
-def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine_fps: float, engine_desc: str,
-           engine_cpu_ms: float, size: tuple[int, int], write=print) -> None:
+def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine: EngineRun,
+           engine_parallel: EngineRun | None, size: tuple[int, int], write=print) -> None:
     answers = [s.answer for s in result.sent]
     codes = Counter(a.code for a in answers)
+    retried = sum(1 for a in answers if a.attempts > 1)
     accepted = [s for s in result.sent if s.answer.accepted]
     load_seconds = max(1e-6, result.load_ended - result.load_started)
     end = result.drained_at or time.time()
@@ -342,7 +391,8 @@ def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine
     write("")
     write(f"Pipeline benchmark: {nodes} node(s) x {fps:g} frames/s for {duration:g} s, {size[0]}x{size[1]} frames, "
           "one face each")
-    write(f"  frames sent            {len(answers)} ({', '.join(f'{c}: {n}' for c, n in sorted(codes.items()))})")
+    write(f"  frames sent            {len(answers)} ({', '.join(f'{c}: {n}' for c, n in sorted(codes.items()))}; "
+          f"{retried} needed a retry)")
     write(f"  accepted               {len(accepted) / load_seconds:.1f} frames/s "
           f"(POST answered in p50 {ms(post_ms, 50)}, p95 {ms(post_ms, 95)})")
     write(f"  processed              {processed_fps:.1f} frames/s end to end ({result.processed} frames from first "
@@ -368,12 +418,19 @@ def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine
         elapsed = max(1e-6, end - result.load_started)
         busy = machine / elapsed / psutil.cpu_count() * 100
         write(f"  machine                {psutil.cpu_count()} CPUs, {busy:.0f}% busy during the run")
-    write(f"  engine alone           {engine_fps:.1f} frames/s on the same frames in one process ({engine_desc})")
+    write(f"  engine alone           {engine.fps:.1f} frames/s on the same frames ({engine.description}; "
+          f"{engine.cpu_ms:.1f} ms CPU per frame)")
+    if engine_parallel:
+        write(f"                         {engine_parallel.fps:.1f} frames/s in {engine_parallel.description} at once "
+              f"({engine_parallel.cpu_ms:.1f} ms CPU per frame)")
     if result.processed and result.cpu_seconds.get("worker"):
         worker_ms = result.cpu_seconds["worker"] / result.processed * 1000
-        share = engine_cpu_ms / worker_ms * 100
+        own = engine_parallel.cpu_ms if engine_parallel else engine.cpu_ms
         write(f"  worker / engine CPU    the worker spends {worker_ms:.1f} ms of CPU per frame, the engine alone "
-              f"{engine_cpu_ms:.1f} ms (the engine's work is {share:.0f}% of the worker's CPU)")
+              f"{own:.1f} ms with one thread (the engine's work is {own / worker_ms * 100:.0f}% of the worker's CPU)")
     kept_up = result.processed_at_load_end >= len(accepted) * 0.98
-    write(f"  end to end / engine    {processed_fps / engine_fps * 100:.0f}% "
-          f"({'offered load below capacity: the ratio measures the offered rate' if kept_up else 'at saturation'})")
+    state = "offered load below capacity: the ratio measures the offered rate" if kept_up else "at saturation"
+    write(f"  end to end / engine    {processed_fps / engine.fps * 100:.0f}% of the engine in one process ({state})")
+    if engine_parallel:
+        write(f"                         {processed_fps / engine_parallel.fps * 100:.0f}% of the engine in "
+              f"{engine_parallel.description}, with nothing else on the machine")

@@ -18,7 +18,7 @@ import kombu.exceptions
 import redis
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from PIL import Image
@@ -154,6 +154,10 @@ def _complete(data: bytes, image_format: str) -> bool:
     return b"IEND" in data[-16:]
 
 
+_RECEIVED_SQL = (f"UPDATE {DeploymentCounters._meta.db_table} SET frames_received = frames_received + 1 "
+                 "WHERE deployment_id = %s")
+
+
 @dataclass(frozen=True)
 class Queued:
     frame_id: str
@@ -167,14 +171,13 @@ def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at
     from .tasks import process_frame_task
 
     try:
-        claimed = frames.frame_id_claim(node.pk, frame_id)
+        admitted = frames.frame_admit(deployment.pk, node.pk, frame_id, payload)
     except QUEUE_ERRORS:
         raise _unavailable()
-    if not claimed:
+    if not admitted:
         raise _refuse(deployment, "duplicate_frame", f"Frame {frame_id} was already received from this node; "
                       "it is not processed twice.", 409)
     try:
-        frames.payload_store(deployment.pk, node.pk, frame_id, payload)
         process_frame_task.apply_async(kwargs={
             "deployment_id": deployment.pk, "node_id": node.pk, "frame_id": frame_id,
             "captured_at": captured_at.isoformat(), "received_at": received_at, "camera": camera,
@@ -184,9 +187,10 @@ def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at
             frames.payload_discard(deployment.pk, node.pk, frame_id)
             frames.frame_id_release(node.pk, frame_id)
         except QUEUE_ERRORS:
-            pass  # Redis is down: the payload (if stored) expires by its TTL
+            pass  # Redis is down: the payload expires by its TTL
         raise _unavailable()
-    DeploymentCounters.objects.filter(deployment=deployment).update(frames_received=F("frames_received") + 1)
+    with connection.cursor() as cursor:  # raw: once per frame on the hot path
+        cursor.execute(_RECEIVED_SQL, [deployment.pk])
     return Queued(frame_id, deployment.pk)
 
 

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
+import urllib3
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
@@ -42,31 +42,28 @@ def test_simulate_edge_posts_a_folder_of_images_in_real_time(celery_worker_proce
 
 
 def test_the_edge_client_retries_with_backoff_and_honours_retry_after(monkeypatch):
-    answers = iter([requests.ConnectionError(), (503, {}, {}), (429, {"Retry-After": "1"}, {"code": "rate_limited"}),
+    answers = iter([urllib3.exceptions.ProtocolError("connection lost"), (503, {}, {}),
+                    (429, {"Retry-After": "1"}, {"code": "rate_limited"}),
                     (409, {}, {"code": "duplicate_frame", "detail": "already received"})])
-    pauses = []
+    pauses, sent = [], []
 
-    class Response:
-        def __init__(self, status, headers, body):
-            self.status_code, self.headers, self._body = status, headers, body
-
-        def json(self):
-            return self._body
-
-    def post(*args, **kwargs):
+    def request(method, endpoint, fields=None):
+        sent.append((method, endpoint, dict(fields)))
         answer = next(answers)
         if isinstance(answer, Exception):
             raise answer
-        return Response(*answer)
+        return answer
 
     client = EdgeClient("http://edge.invalid", "token", retries=4, backoff=0.1)
-    monkeypatch.setattr(client.session, "post", post)
+    monkeypatch.setattr(client, "_request", request)
     monkeypatch.setattr("matching.edge_client.time.sleep", pauses.append)
     answer = client.post_frame(b"jpeg", frame_id="f-1", camera="c")
     assert answer.attempts == 4 and answer.code == "duplicate_frame" and answer.accepted
     assert 0.1 <= pauses[0] < 0.2 and 0.2 <= pauses[1] < 0.3 and pauses[2] >= 1  # doubling; Retry-After wins
+    method, endpoint, fields = sent[0]
+    assert (method, endpoint, fields["frame_id"], fields["image"][1]) == ("POST", "frames", "f-1", b"jpeg")
     refused = iter([(422, {}, {"code": "clock_skew", "detail": "set the clock"})])
-    monkeypatch.setattr(client.session, "post", lambda *a, **k: Response(*next(refused)))
+    monkeypatch.setattr(client, "_request", lambda *a, **k: next(refused))
     answer = client.post_frame(b"jpeg", frame_id="f-2", camera="c")
     assert (answer.attempts, answer.code, answer.accepted) == (1, "clock_skew", False)
 

@@ -232,7 +232,7 @@ def test_frames_are_refused_for_a_retry_while_redis_is_unreachable(live, node, p
     def down(*args, **kwargs):
         raise redis.ConnectionError("connection refused")
 
-    monkeypatch.setattr(frames, "payload_store", down)
+    monkeypatch.setattr(frames, "frame_admit", down)
     response = post_frame(node.token, frame, frame_id="retry-1")
     body = _assert_refused(response, 503, "unavailable")
     assert response["Retry-After"] == "1" and "retry" in body["detail"]

@@ -43,6 +43,9 @@ class Command(BaseCommand):
                             help="Seconds to wait for the worker to finish after sending stops.")
         parser.add_argument("--engine-frames", type=int, default=200,
                             help="Frames for the engine-alone measurement.")
+        parser.add_argument("--engine-processes", type=int, default=0,
+                            help="Engine processes (one ONNX thread each) for the all-cores engine measurement "
+                                 "(default: as many as the worker has pool processes; 1 skips it).")
         parser.add_argument("--worker-match", default=bench.PROCESS_MATCH["worker"],
                             help="Text in the command line of the worker processes to measure (e.g. their --hostname).")
         parser.add_argument("--web-match", default=bench.PROCESS_MATCH["web"],
@@ -82,8 +85,9 @@ class Command(BaseCommand):
             duration=options["duration"], warmup=options["warmup"], in_flight=options["in_flight"],
             drain_timeout=options["drain_timeout"], stdout=self.stdout.write,
         )
-        engine_fps, engine_desc, engine_cpu_ms = bench.engine_throughput(frames, deployment_id=deployment.pk,
-                                                                         count=options["engine_frames"])
-        bench.report(result, fps=options["fps"], nodes=len(tokens), duration=options["duration"],
-                     engine_fps=engine_fps, engine_desc=engine_desc, engine_cpu_ms=engine_cpu_ms, size=size,
-                     write=self.stdout.write)
+        workers = max(1, len(result.memory) - 1)  # the worker's pool processes, less its main process
+        engine, engine_parallel = bench.engine_throughput(frames, deployment_id=deployment.pk,
+                                                          count=options["engine_frames"],
+                                                          processes=options["engine_processes"] or workers)
+        bench.report(result, fps=options["fps"], nodes=len(tokens), duration=options["duration"], engine=engine,
+                     engine_parallel=engine_parallel, size=size, write=self.stdout.write)
