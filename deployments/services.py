@@ -121,7 +121,10 @@ def edge_node_for_token(token: str) -> EdgeNode | None:
     """The active node holding this token, or None (unknown and revoked alike)."""
     if not token:
         return None
-    return EdgeNode.objects.filter(token_hash=_token_hash(token), revoked_at__isnull=True).first()
+    # Raw SQL: asked for every request an edge node makes (the ORM query cost more CPU to build than to run).
+    found = EdgeNode.objects.raw(f"SELECT * FROM {EdgeNode._meta.db_table} WHERE token_hash = %s "
+                                 "AND revoked_at IS NULL LIMIT 1", [_token_hash(token)])
+    return next(iter(found), None)
 
 
 # --- Application -----------------------------------------------------------------------------
