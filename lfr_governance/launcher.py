@@ -184,7 +184,8 @@ def run(port: int) -> int:
         commands = {
             "web": [sys.executable, "-m", "gunicorn", "lfr_governance.wsgi", "--bind", f"127.0.0.1:{port}",
                     "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--access-logfile", "-"],
-            "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", "worker@%h"],
+            "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", "worker@%h",
+                       "--without-gossip", "--without-mingle"],
             "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR_DIR / "celerybeat-schedule")],
             # The demo camera: posts frames to the demo deployment once beat has taken it live.
             "demo-camera": [sys.executable, str(BASE_DIR / "manage.py"), "demo_edge_feed",

@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -61,6 +62,8 @@ class EdgeApiView(APIView):
     authentication_classes = [EdgeNodeTokenAuthentication]
     permission_classes = [IsEdgeNode]
     parser_classes = [MultiPartParser, FormParser]
+    renderer_classes = [JSONRenderer]  # nodes read JSON; no browsable page to negotiate on every frame
+    throttle_classes = []  # the per-node rate limit is the service's own (services.edge_admit)
 
     def finalize_response(self, request, response, *args, **kwargs):
         _drain(request)
