@@ -310,30 +310,35 @@ def _jpeg(crop: np.ndarray) -> bytes:
 def _alerts_create(pending: list[PendingAlert], *, watchlist: WatchlistGallery, context: DeploymentContext,
                    node_id: int, frame_id: str, captured_at: datetime, received_at: float, camera: str) -> None:
     written: list[Alert] = []
+    # A frame re-run after a crash finds the alerts its first run wrote (one query for all its faces). Two
+    # workers racing on one frame cannot both write: the unique (node, frame, face) makes the second fail
+    # and roll back, and the first run's alert stands.
+    existing = set(Alert.objects.filter(edge_node_id=node_id, frame_id=frame_id).values_list("face_index", flat=True))
     try:
         with transaction.atomic():
             for item in pending:
-                alert, created = Alert.objects.get_or_create(
+                if item.face_index in existing:
+                    continue
+                alert = Alert(
                     edge_node_id=node_id, frame_id=frame_id, face_index=item.face_index,
-                    defaults={
-                        "deployment_id": context.deployment_id, "camera": camera,
-                        "entry_id": watchlist.image_entries[item.image_id][0], "reference_image_id": item.image_id,
-                        "probe_image": ContentFile(item.probe_jpeg, name="probe.jpg"),
-                        "score": item.score, "threshold": context.threshold, "pack_id": watchlist.pack_id,
-                        "imaging": item.imaging, "captured_at": captured_at,
-                        "received_at": datetime.fromtimestamp(received_at, dt_timezone.utc), "alerted_at": _now(),
-                    },
+                    deployment_id=context.deployment_id, camera=camera,
+                    entry_id=watchlist.image_entries[item.image_id][0], reference_image_id=item.image_id,
+                    probe_image=ContentFile(item.probe_jpeg, name="probe.jpg"),
+                    score=item.score, threshold=context.threshold, pack_id=watchlist.pack_id,
+                    imaging=item.imaging, captured_at=captured_at,
+                    received_at=datetime.fromtimestamp(received_at, dt_timezone.utc), alerted_at=_now(),
                 )
-                if created:
-                    written.append(alert)
-                    record(action=Action.COLLECTION, event="alert.create", actor_label="matching worker",
-                           edge_node_ref=_node_ref(node_id), target=alert, deployment_id=context.deployment_id,
-                           subject_ref=watchlist.image_entries[item.image_id][1],
-                           changes={"score": round(item.score, 4), "threshold": context.threshold,
-                                    "pack": watchlist.pack_id, "camera": camera, "imaging": item.imaging})
+                written.append(alert)  # before saving: the probe file is written before the row, and a failed
+                alert.save(force_insert=True)  # insert must not leave it behind
+                record(action=Action.COLLECTION, event="alert.create", actor_label="matching worker",
+                       edge_node_ref=_node_ref(node_id), target=alert, deployment_id=context.deployment_id,
+                       subject_ref=watchlist.image_entries[item.image_id][1],
+                       changes={"score": round(item.score, 4), "threshold": context.threshold,
+                                "pack": watchlist.pack_id, "camera": camera, "imaging": item.imaging})
     except Exception:
         for alert in written:  # the rows rolled back: their probe files must not stay behind
-            alert.probe_image.storage.delete(alert.probe_image.name)
+            if getattr(alert.probe_image, "_committed", False):  # the file was written
+                alert.probe_image.storage.delete(alert.probe_image.name)
         raise
 
 

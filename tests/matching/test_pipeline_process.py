@@ -106,6 +106,27 @@ def test_a_frame_rerun_before_it_was_finished_makes_no_second_alert(live, node, 
     assert counters_of(live).alerts == 1
 
 
+def test_two_runs_racing_on_one_frame_leave_one_alert_and_no_stray_probe(live, node, post_frame, face_bytes,
+                                                                          published, monkeypatch):
+    """The second run missed the first's alert when it looked (a race): its insert fails on the unique
+    (node, frame, face), its transaction rolls back and its probe file is removed."""
+    post_frame(node.token, jpeg_of(face_bytes("img2.jpg")), frame_id="p-race")
+    message = published[0]
+    assert pipeline.frame_process(**message).status == "processed"
+    first = Alert.objects.get()
+    probes_before = sorted(p.name for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
+    frames.client().delete(frames.done_key(node.pk, "p-race"))  # as if the second run began before the first ended
+    frames.payload_store(live.pk, node.pk, "p-race", frames.encode_frame(jpeg_of(face_bytes("img2.jpg"))))
+    real_filter = Alert.objects.filter
+    monkeypatch.setattr(Alert.objects, "filter", lambda *a, **k: real_filter(pk__in=[]) if "frame_id" in k
+                        else real_filter(*a, **k))
+    assert pipeline.frame_process(**message).status == "failed"
+    monkeypatch.undo()
+    assert list(Alert.objects.all()) == [first]
+    assert sorted(p.name for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()) == probes_before
+    assert frames.payload_keys() == []
+
+
 def test_a_frame_whose_payload_expired_is_counted_deleted_not_processed(live, node, post_frame, face_bytes,
                                                                          published):
     post_frame(node.token, jpeg_of(face_bytes("img2.jpg")), frame_id="p-5")
