@@ -47,6 +47,7 @@ from . import frames
 from .choices import Imaging
 from .engine import Face, Gallery, decode_image, is_greyscale
 from .models import Alert, DeletionLatencyBucket
+from .services import ASYNC_COMMIT
 
 logger = logging.getLogger(__name__)
 
@@ -344,7 +345,11 @@ def _alerts_create(pending: list[PendingAlert], *, watchlist: WatchlistGallery, 
 
 # The counts of one frame and its deletion-latency bucket in one statement (one round trip, atomic); no row
 # is written for a deployment without counters. Raw SQL: this runs once per frame on the hot path.
+# Committed asynchronously (SET LOCAL applies to this statement's own transaction only): the worker does not
+# wait for the WAL flush. A crash of PostgreSQL itself (not of the app) can lose the counts of the last
+# fraction of a second, never make them inconsistent; alerts and audit rows are committed synchronously.
 _COUNTS_SQL = f"""
+{ASYNC_COMMIT}
 WITH counted AS (
     UPDATE {DeploymentCounters._meta.db_table} SET
         frames_processed = frames_processed + %(processed)s,

@@ -154,8 +154,11 @@ def _complete(data: bytes, image_format: str) -> bool:
     return b"IEND" in data[-16:]
 
 
-_RECEIVED_SQL = (f"UPDATE {DeploymentCounters._meta.db_table} SET frames_received = frames_received + 1 "
-                 "WHERE deployment_id = %s")
+# Per-frame counts are committed without waiting for the WAL flush (see pipeline._COUNTS_SQL): the statement
+# and its SET LOCAL run as one implicit transaction, so nothing else is affected.
+ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF;"
+_RECEIVED_SQL = (f"{ASYNC_COMMIT} UPDATE {DeploymentCounters._meta.db_table} "
+                 "SET frames_received = frames_received + 1 WHERE deployment_id = %s")
 
 
 @dataclass(frozen=True)
