@@ -41,6 +41,28 @@ def test_simulate_edge_posts_a_folder_of_images_in_real_time(celery_worker_proce
     call_command("verify_no_residue", deployment=live.pk, frame_ids=[f"sim-{n:06d}" for n in range(1, 6)])
 
 
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_benchmark_pipeline_sets_up_loads_and_reports(celery_worker_process, live_server, faces_dir, capsys):
+    """A short run end to end (its figures are not asserted: the command is for measuring, not a timed test)."""
+    call_command("benchmark_pipeline", url=live_server.url, setup=True, nodes=1, fps=4, duration=2, warmup=1,
+                 engine_frames=3, engine_rounds=2, engine_processes=2, faces_dir=faces_dir, drain_timeout=60)
+    out = capsys.readouterr().out
+    assert "Pipeline benchmark: 1 node(s) x 4 frames/s for 2 s, 640x360 frames" in out, out
+    assert re.search(r"frames sent\s+8 \(queued: 8; 0 needed a retry\)", out), out
+    assert re.search(r"processed\s+[\d.]+ frames/s end to end \(8 frames", out), out
+    assert "NOT drained" not in out
+    seen = re.search(r"POST to alert visible .* \((\d+) of (\d+) expected alerts seen", out)
+    assert seen and seen.group(1) == seen.group(2) != "0", out
+    assert re.search(r"deletion latency\s+p50 \d+ ms, p99 \d+ ms, max \d+ ms \(8 frames", out), out
+    assert re.search(r"engine alone\s+[\d.]+ frames/s .*best of 2", out), out
+    assert re.search(r"[\d.]+ frames/s in 2 processes x 1 ONNX thread, best of 2 at once", out), out
+    assert re.search(r"end to end / engine\s+\d+% of the engine in one process", out), out
+    deployment = Deployment.objects.get(title__startswith="Benchmark ")
+    assert deployment.counters.frames_deleted == 8 + 1  # and the warm-up frame
+    call_command("verify_no_residue", deployment=deployment.pk)
+
+
 def test_the_edge_client_retries_with_backoff_and_honours_retry_after(monkeypatch):
     answers = iter([urllib3.exceptions.ProtocolError("connection lost"), (503, {}, {}),
                     (429, {"Retry-After": "1"}, {"code": "rate_limited"}),

@@ -43,6 +43,8 @@ class Command(BaseCommand):
                             help="Seconds to wait for the worker to finish after sending stops.")
         parser.add_argument("--engine-frames", type=int, default=200,
                             help="Frames for the engine-alone measurement.")
+        parser.add_argument("--engine-rounds", type=int, default=3,
+                            help="Rounds of the engine-alone measurement; the best is kept.")
         parser.add_argument("--engine-processes", type=int, default=0,
                             help="Engine processes (one ONNX thread each) for the all-cores engine measurement "
                                  "(default: as many as the worker has pool processes; 1 skips it).")
@@ -88,6 +90,7 @@ class Command(BaseCommand):
         workers = max(1, len(result.memory) - 1)  # the worker's pool processes, less its main process
         engine, engine_parallel = bench.engine_throughput(frames, deployment_id=deployment.pk,
                                                           count=options["engine_frames"],
-                                                          processes=options["engine_processes"] or workers)
+                                                          processes=options["engine_processes"] or workers,
+                                                          rounds=max(1, options["engine_rounds"]))
         bench.report(result, fps=options["fps"], nodes=len(tokens), duration=options["duration"], engine=engine,
                      engine_parallel=engine_parallel, size=size, write=self.stdout.write)
