@@ -53,14 +53,14 @@ def benchmark_frames(faces_dir: Path, size: tuple[int, int], match_share: float)
         return matched
     if match_share <= 0 or not matched:
         return others
+    # Interleaved so that every stretch of the sequence holds the share (photographs repeat as needed).
     mixed, m, o = [], 0, 0
-    while m < len(matched) or o < len(others):
-        want_match = m / max(1, m + o) < match_share
-        if (want_match and m < len(matched)) or o >= len(others):
-            mixed.append(matched[m])
+    for _ in range(max(100, len(matched) + len(others))):
+        if m / max(1, m + o) < match_share:
+            mixed.append(matched[m % len(matched)])
             m += 1
         else:
-            mixed.append(others[o])
+            mixed.append(others[o % len(others)])
             o += 1
     return mixed
 

@@ -63,6 +63,18 @@ def test_benchmark_pipeline_sets_up_loads_and_reports(celery_worker_process, liv
     call_command("verify_no_residue", deployment=deployment.pk)
 
 
+@pytest.mark.parametrize("share, watchlisted", [(0.02, 2), (0.25, 25), (0.5, 50)])
+def test_benchmark_frames_hold_the_asked_share_of_watchlisted_faces(faces_dir, share, watchlisted):
+    from matching.pipeline_benchmark import benchmark_frames
+
+    frames = benchmark_frames(faces_dir, (320, 180), share)
+    assert len(frames) == 100 and sum(f.watchlisted for f in frames) == watchlisted
+    # Every stretch holds the share, not only the whole: the first fifth as much as the rest.
+    assert abs(sum(f.watchlisted for f in frames[:20]) - 20 * share) <= 1
+    assert all(f.watchlisted for f in benchmark_frames(faces_dir, (320, 180), 1.0))
+    assert not any(f.watchlisted for f in benchmark_frames(faces_dir, (320, 180), 0.0))
+
+
 def test_the_edge_client_retries_with_backoff_and_honours_retry_after(monkeypatch):
     answers = iter([urllib3.exceptions.ProtocolError("connection lost"), (503, {}, {}),
                     (429, {"Retry-After": "1"}, {"code": "rate_limited"}),
