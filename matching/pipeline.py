@@ -34,20 +34,19 @@ import cv2
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 
 from deployments.choices import AuthorisationDecision, DeploymentStatus
-from deployments.models import Authorisation, Deployment, DeploymentCounters, EdgeNode
+from deployments.models import Authorisation, Deployment, EdgeNode
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from watchlists.choices import ImageState
 from watchlists.models import ReferenceImage, WatchlistVersion
 
-from . import frames
+from . import counts, frames
 from .choices import Imaging
 from .engine import Face, Gallery, decode_image, is_greyscale
-from .models import Alert, DeletionLatencyBucket
-from .services import ASYNC_COMMIT
+from .models import Alert
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,6 @@ CONTEXT_TTL_SECONDS = 1.0  # how long the worker trusts what it knows of a deplo
 CONTEXT_FORGET_SECONDS = 120.0  # a deployment no frame came for in this long is forgotten, with its gallery
 PROBE_MAX_SIDE = 256
 PROBE_MARGIN = 0.4
-DELETION_BUCKETS_MS = (10, 20, 50, 100, 200, 300, 500, 750, 1000, 2000, 5000, 10000, 30000, 60000, 2**31 - 1)
 
 
 @dataclass
@@ -343,37 +341,6 @@ def _alerts_create(pending: list[PendingAlert], *, watchlist: WatchlistGallery, 
         raise
 
 
-# The counts of one frame and its deletion-latency bucket in one statement (one round trip, atomic); no row
-# is written for a deployment without counters. Raw SQL: this runs once per frame on the hot path.
-# Committed asynchronously (SET LOCAL applies to this statement's own transaction only): the worker does not
-# wait for the WAL flush. A crash of PostgreSQL itself (not of the app) can lose the counts of the last
-# fraction of a second, never make them inconsistent; alerts and audit rows are committed synchronously.
-_COUNTS_SQL = f"""
-{ASYNC_COMMIT}
-WITH counted AS (
-    UPDATE {DeploymentCounters._meta.db_table} SET
-        frames_processed = frames_processed + %(processed)s,
-        frames_deleted = frames_deleted + 1,
-        faces_detected = faces_detected + %(faces)s,
-        templates_compared = templates_compared + %(faces)s,
-        alerts = alerts + %(alerts)s,
-        deletion_ms_total = deletion_ms_total + %(deletion_ms)s,
-        deletion_ms_max = GREATEST(deletion_ms_max, %(deletion_ms)s),
-        updated_at = NOW()
-    WHERE deployment_id = %(deployment)s
-    RETURNING deployment_id
-)
-INSERT INTO {DeletionLatencyBucket._meta.db_table} (deployment_id, upper_ms, frames)
-SELECT deployment_id, %(bucket)s, 1 FROM counted
-ON CONFLICT (deployment_id, upper_ms) DO UPDATE SET frames = {DeletionLatencyBucket._meta.db_table}.frames + 1
-"""
-
-
 def _counts_record(deployment_id: int, result: FrameResult, deletion_ms: float) -> None:
-    """The evidence of processing and deletion: counts and timings, never content."""
-    bucket = next(upper for upper in DELETION_BUCKETS_MS if deletion_ms <= upper)
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNTS_SQL, {
-            "processed": 1 if result.status == "processed" else 0, "faces": result.faces, "alerts": result.alerts,
-            "deletion_ms": float(deletion_ms), "bucket": bucket, "deployment": deployment_id,
-        })
+    counts.frame_finished(deployment_id, processed=result.status == "processed", faces=result.faces,
+                          alerts=result.alerts, deletion_ms=deletion_ms)

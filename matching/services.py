@@ -18,7 +18,7 @@ import kombu.exceptions
 import redis
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from PIL import Image
@@ -30,7 +30,7 @@ from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from lfr_governance.permissions import has_role_perm, restrict
 
-from . import frames
+from . import counts, frames
 from .choices import DECISIONS_TAKING_OUTCOME, Decision, Outcome
 from .models import Alert
 
@@ -154,13 +154,6 @@ def _complete(data: bytes, image_format: str) -> bool:
     return b"IEND" in data[-16:]
 
 
-# Per-frame counts are committed without waiting for the WAL flush (see pipeline._COUNTS_SQL): the statement
-# and its SET LOCAL run as one implicit transaction, so nothing else is affected.
-ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF;"
-_RECEIVED_SQL = (f"{ASYNC_COMMIT} UPDATE {DeploymentCounters._meta.db_table} "
-                 "SET frames_received = frames_received + 1 WHERE deployment_id = %s")
-
-
 @dataclass(frozen=True)
 class Queued:
     frame_id: str
@@ -192,8 +185,7 @@ def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at
         except QUEUE_ERRORS:
             pass  # Redis is down: the payload expires by its TTL
         raise _unavailable()
-    with connection.cursor() as cursor:  # raw: once per frame on the hot path
-        cursor.execute(_RECEIVED_SQL, [deployment.pk])
+    counts.frame_received(deployment.pk)
     return Queued(frame_id, deployment.pk)
 
 

@@ -14,12 +14,11 @@ from pathlib import Path
 from unittest import mock
 
 from django.contrib.auth.models import User
-from django.db.models import F
 from django.utils import timezone
 
 from deployments import services as deployments
-from deployments.models import Deployment, DeploymentCounters, EdgeNode
-from matching import frames, pipeline
+from deployments.models import Deployment, EdgeNode
+from matching import counts, frames, pipeline
 from matching import services as matching
 from matching.choices import Decision, Outcome
 from matching.models import Alert
@@ -85,7 +84,7 @@ def demo_finished_deployment(stdout=None) -> Deployment | None:
             frame_id = f"demo-{run_id}-{number:03d}"
             # What the edge API does on receipt (without a Celery hop: the frame is processed here).
             frames.payload_store(deployment.pk, node.pk, frame_id, frames.encode_frame(data))
-            DeploymentCounters.objects.filter(deployment=deployment).update(frames_received=F("frames_received") + 1)
+            counts.frame_received(deployment.pk)
             pipeline.frame_process(deployment_id=deployment.pk, node_id=node.pk, frame_id=frame_id,
                                    captured_at=moment[0].isoformat(), received_at=pipeline.time.time(),
                                    camera="Market entrance")
