@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from lfr_governance.accounts.choices import Rank, Role, rank_at_least
 from lfr_governance.accounts.roles import role_group_name
-from lfr_governance.forms import GovukPartsWidget, govuk_date
+from lfr_governance.forms import GovukPartsField, GovukPartsWidget, govuk_date
 from watchlists.choices import VersionStatus
 from watchlists.models import WatchlistVersion
 from watchlists.selectors import watchlists_visible
@@ -48,14 +48,10 @@ def uk_datetime(day: date, clock: time) -> datetime:
     return utc
 
 
-class GovukDateTimeField(forms.Field):
+class GovukDateTimeField(GovukPartsField):
     """A date and a time typed in UK time (Europe/London), cleaned to an aware UTC datetime."""
 
     widget = GovukDateTimeWidget
-
-    def __init__(self, *, noun: str, **kwargs):
-        self.noun = noun
-        super().__init__(**kwargs)
 
     def to_python(self, value):
         if isinstance(value, datetime) or value in (None, ""):
@@ -74,19 +70,12 @@ class GovukDateTimeField(forms.Field):
         except ValidationError as exc:
             raise ValidationError(f"{noun}: {clock} on {on:%-d %B %Y} {exc.messages[0]}")
 
-    def validate(self, value):
-        if value is None and self.required:
-            raise ValidationError(f"Enter the {self.noun}", code="required")
-
-    def parts_for(self, value) -> dict[str, str]:
-        """What to show in the boxes: the typed text after an error, else the stored time in UK time."""
-        if isinstance(value, dict):
-            return value
-        if isinstance(value, datetime):
+    def stored_parts(self, value) -> dict[str, str] | None:
+        if isinstance(value, datetime):  # shown in UK time
             local = value.astimezone(UK)
             return {"day": str(local.day), "month": str(local.month), "year": str(local.year),
                     "time": local.strftime("%H:%M")}
-        return {"day": "", "month": "", "year": "", "time": ""}
+        return None
 
 
 def now_to_the_minute() -> datetime:

@@ -34,6 +34,28 @@ class GovukPartsWidget(forms.Widget):
         return f"{id_}-day" if id_ else id_
 
 
+class GovukPartsField(forms.Field):
+    """A value typed into GOV.UK boxes (a date, a date and time): the noun names it in error messages.
+    Subclasses turn the boxes into a value (`to_python`) and a stored value back into boxes (`stored_parts`)."""
+
+    def __init__(self, *, noun: str, **kwargs):
+        self.noun = noun
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        if value is None and self.required:
+            raise ValidationError(f"Enter the {self.noun}", code="required")
+
+    def parts_for(self, value) -> dict[str, str]:
+        """What to show in the boxes: the typed text after an error, else the stored value."""
+        if isinstance(value, dict):
+            return value
+        return self.stored_parts(value) or {part: "" for part in self.widget.parts}
+
+    def stored_parts(self, value) -> dict[str, str] | None:
+        raise NotImplementedError
+
+
 def govuk_date(noun: str, day: str, month: str, year: str, *, extra_missing: list[str] = (),
                min_year: int, example: str) -> date:
     """The date typed into GOV.UK date boxes, or an error in the design system's words ("<Noun> must ...")."""

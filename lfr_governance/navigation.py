@@ -6,6 +6,7 @@ Later capabilities add their entries here, each with the role permission it need
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from lfr_governance.accounts.roles import user_roles
 from lfr_governance.accounts.choices import Role
@@ -52,3 +53,12 @@ def navigation(request) -> dict:
         entries.append({"label": entry.label, "url": url, "current": current})
     roles = [Role(r).label for r in sorted(user_roles(user))]
     return {"nav_entries": entries, "nav_roles": roles}
+
+
+def safe_next(request, fallback: str) -> str:
+    """Where to go back to: the `next` the request names if it is on this site, else `fallback`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return fallback

@@ -17,11 +17,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deployments.choices import DeploymentStatus
+from lfr_governance.navigation import safe_next
 from lfr_governance.permissions import require_role_perm
 from watchlists.choices import category_choices, offence_choices
 
@@ -74,14 +74,6 @@ def _alert_state(alert: Alert) -> dict:
     }
 
 
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return fallback
-
-
 def _justify_url(deployment_id: int, next_url: str) -> str:
     return f"{reverse('matching:justify', args=[deployment_id])}?{urlencode({'next': next_url})}"
 
@@ -107,7 +99,7 @@ def console_list(request):
 @require_http_methods(["GET", "POST"])
 def justify(request, pk: int):
     deployment = selectors.deployment_operated_get(request.user, pk)
-    next_url = _safe_next(request, reverse("matching:console", args=[deployment.pk]))
+    next_url = safe_next(request, reverse("matching:console", args=[deployment.pk]))
     form = JustificationForm(request.POST or None, initial={
         "justification": consultation.consultation_justification(request.session, deployment) or ""})
     if request.method == "POST" and form.is_valid():

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from lfr_governance.accounts.choices import Role
 from lfr_governance.accounts.roles import role_group_name
-from lfr_governance.forms import GovukPartsWidget, govuk_date
+from lfr_governance.forms import GovukPartsField, GovukPartsWidget, govuk_date
 
 from .bulk import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from .choices import (
@@ -46,12 +46,8 @@ class GovukDateWidget(GovukPartsWidget):
     """The GOV.UK date input: three boxes named <name>-day, <name>-month and <name>-year."""
 
 
-class GovukDateField(forms.Field):
+class GovukDateField(GovukPartsField):
     widget = GovukDateWidget
-
-    def __init__(self, *, noun: str, **kwargs):
-        self.noun = noun
-        super().__init__(**kwargs)
 
     def to_python(self, value):
         if isinstance(value, date) or value in (None, ""):
@@ -61,17 +57,10 @@ class GovukDateField(forms.Field):
             return None
         return govuk_date(self.noun.capitalize(), day, month, year, min_year=1900, example="27 3 2025")
 
-    def validate(self, value):
-        if value is None and self.required:
-            raise ValidationError(f"Enter the {self.noun}", code="required")
-
-    def parts_for(self, value) -> dict[str, str]:
-        """What to show in the three boxes: the typed text after an error, else the stored date."""
-        if isinstance(value, dict):
-            return value
+    def stored_parts(self, value) -> dict[str, str] | None:
         if isinstance(value, date):
             return {"day": str(value.day), "month": str(value.month), "year": str(value.year)}
-        return {"day": "", "month": "", "year": ""}
+        return None
 
 
 class EntryForm(forms.Form):

@@ -12,11 +12,11 @@ from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lfr_governance.forms import apply_service_errors
+from lfr_governance.navigation import safe_next
 from lfr_governance.permissions import has_role_perm, require_role_perm, restrict
 
 from . import bulk, consultation, selectors, services
@@ -75,14 +75,6 @@ def _labelled(entries) -> list:
 def _shown_version(watchlist: Watchlist) -> WatchlistVersion | None:
     """The draft being built, else the latest version."""
     return services.watchlist_draft(watchlist) or watchlist.versions.order_by("-number").first()
-
-
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return fallback
 
 
 def _versions_for_destruction():
@@ -306,7 +298,7 @@ def entry_review(request, pk: int):
 def consultation_justify(request, pk: int):
     watchlist = selectors.watchlist_get(request.user, pk, "watchlists.view_watchlist_images")
     fallback = reverse("watchlists:detail", args=[watchlist.pk])
-    next_url = _safe_next(request, fallback)
+    next_url = safe_next(request, fallback)
     form = JustificationForm(request.POST or None, initial={
         "justification": consultation.consultation_justification(request.session, watchlist) or ""})
     if request.method == "POST" and form.is_valid():
@@ -333,7 +325,7 @@ def image_page(request, pk: int):
     watchlist = image.entry.version.watchlist
     if not consultation.consultation_justification(request.session, watchlist):
         return redirect(_justify_url(watchlist, request.get_full_path()))
-    back = _safe_next(request, reverse("watchlists:detail", args=[watchlist.pk]))
+    back = safe_next(request, reverse("watchlists:detail", args=[watchlist.pk]))
     return render(request, "watchlists/image.html", {"image": image, "entry": image.entry, "watchlist": watchlist,
                                                      "back": back})
 

@@ -5,6 +5,8 @@ import json
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from lfr_governance.api import ErrorSerializer
+
 from ..frames import FRAME_ID_RE
 
 FRAME_ID_HELP = "Unique per node (letters, digits and . _ : -, at most 100); a repeat is answered as a duplicate."
@@ -92,8 +94,8 @@ class StatusOutputSerializer(serializers.Serializer):
     max_image_bytes = serializers.IntegerField()
 
 
-class EdgeErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+class EdgeErrorSerializer(ErrorSerializer):
+    """The service's error body, with the edge API's own codes."""
+
     code = serializers.CharField(help_text="not_live, outside_window, clock_skew, bad_image, image_too_large, "
                                            "rate_limited, duplicate_frame, too_many_crops, invalid, ...")
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))

@@ -2,16 +2,13 @@
 photographs of all thirteen, and helpers to post them to the edge API and wait for the worker."""
 
 import io
-import shutil
 import time
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
@@ -110,6 +107,16 @@ def live(scheduled, dep_people):
     deployment_services.operator_assign(actor=dep_people["owner"], deployment=deployment,
                                         operator=dep_people["operator"])
     return deployment
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """The task messages the API would publish, kept here instead (no worker in these tests)."""
+    from matching.tasks import process_frame_task
+
+    sent = []
+    monkeypatch.setattr(process_frame_task, "apply_async", lambda *args, **kwargs: sent.append(kwargs["kwargs"]))
+    return sent
 
 
 @pytest.fixture

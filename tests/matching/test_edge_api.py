@@ -12,19 +12,10 @@ from PIL import Image
 
 from deployments import services as deployment_services
 from matching import frames
-from matching.tasks import process_frame_task
 
 from .conftest import EDGE, counters_of, jpeg_of
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def published(monkeypatch):
-    """The task messages the API would publish (no worker in these tests)."""
-    sent = []
-    monkeypatch.setattr(process_frame_task, "apply_async", lambda *args, **kwargs: sent.append(kwargs["kwargs"]))
-    return sent
 
 
 @pytest.fixture

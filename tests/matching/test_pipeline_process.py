@@ -17,19 +17,11 @@ from lfr_governance.audit.models import AuditEvent
 from matching import frames, pipeline
 from matching.models import Alert, DeletionLatencyBucket
 from matching.residue import residue_find
-from matching.tasks import process_frame_task
 from watchlists.models import ReferenceImage
 
 from .conftest import counters_of, jpeg_of, subject_ref
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def published(monkeypatch):
-    sent = []
-    monkeypatch.setattr(process_frame_task, "apply_async", lambda *args, **kwargs: sent.append(kwargs["kwargs"]))
-    return sent
 
 
 @pytest.fixture(autouse=True)

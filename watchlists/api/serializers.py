@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lfr_governance.api import ErrorSerializer  # noqa: F401  (re-exported for the API modules)
 
 from ..choices import (
     BulkImportStatus,

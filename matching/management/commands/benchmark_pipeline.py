@@ -10,14 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from matching import pipeline_benchmark as bench
-
-
-def _size(value: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in value.lower().split("x"))
-    except ValueError:
-        raise CommandError(f"Give the size as WIDTHxHEIGHT, e.g. 640x360, not {value!r}.")
-    return width, height
+from matching.management import frame_size
 
 
 class Command(BaseCommand):
@@ -61,7 +54,7 @@ class Command(BaseCommand):
         faces_dir = options["faces_dir"] or Path(settings.LFR_FACES_DIR)
         if not (faces_dir / "deepface" / "identities.csv").exists():
             raise CommandError(f"No face images at {faces_dir}: give --faces-dir, the folder holding deepface/.")
-        size = _size(options["size"])
+        size = frame_size(options["size"])
         bench.PROCESS_MATCH.update(worker=options["worker_match"], web=options["web_match"])
         if options["setup"]:
             deployment, tokens = bench.benchmark_deployment_setup(faces_dir=faces_dir, nodes=options["nodes"],

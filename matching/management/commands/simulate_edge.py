@@ -16,16 +16,9 @@ import cv2
 from django.core.management.base import BaseCommand, CommandError
 
 from matching.edge_client import EdgeAnswer, EdgeClient, jpeg_encode, on_canvas, percentile, read_image_file
+from matching.management import frame_size
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
-
-
-def _size(value: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in value.lower().split("x"))
-    except ValueError:
-        raise CommandError(f"Give the size as WIDTHxHEIGHT, e.g. 640x360, not {value!r}.")
-    return width, height
 
 
 class Command(BaseCommand):
@@ -49,7 +42,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["fps"] <= 0:
             raise CommandError("--fps must be above zero.")
-        canvas = _size(options["canvas"]) if options["canvas"] else None
+        canvas = frame_size(options["canvas"]) if options["canvas"] else None
         if options["video"]:
             source = self._video(options["video"], options["fps"])
         else:
