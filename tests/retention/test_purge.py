@@ -26,17 +26,21 @@ def _ended(deployment, at):
 
 
 @pytest.mark.django_db
-def test_watchlist_images_go_24_hours_after_the_deployment_ends_and_not_before(scheduled):
+def test_watchlist_images_go_24_hours_after_the_deployment_ends_and_not_before(scheduled,
+                                                                              django_capture_on_commit_callbacks):
     version = scheduled.watchlist_version
     files = [img.image.name for img in ReferenceImage.objects.filter(entry__version=version)]
     end = _ended(scheduled, timezone.now() - timedelta(hours=30))
     assert services.purge_run(now=end + timedelta(hours=23, minutes=59)).deleted["watchlist_images"] == 0
     assert ReferenceImage.objects.filter(entry__version=version).count() == 3
-    run = services.purge_run(now=end + timedelta(hours=24))
+    assert files and all(default_storage.exists(name) for name in files)
+    with django_capture_on_commit_callbacks(execute=True):  # the files are deleted once the rows are committed
+        run = services.purge_run(now=end + timedelta(hours=24))
     assert run.deleted["watchlist_images"] == 1 and run.status == "succeeded"
     version.refresh_from_db()
     assert version.status == "destroyed" and version.manifest.entries
     assert not ReferenceImage.objects.filter(entry__version=version).exists()
+    assert not any(default_storage.exists(name) for name in files)  # the files go with the rows
     erasures = AuditEvent.objects.filter(action="erasure", event="watchlist.image_destroy")
     assert erasures.count() == 3 and all(e.actor_label == "retention purge job" for e in erasures)
     # Idempotent: the next run finds nothing more to do.

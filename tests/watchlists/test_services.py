@@ -1,7 +1,6 @@
 import io
 from datetime import date
 
-import numpy as np
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,7 +10,7 @@ from PIL import Image
 from lfr_governance.audit.models import AuditEvent
 from watchlists import services
 from watchlists.images import ImageRefused
-from watchlists.models import ReferenceImage, WatchlistEntry, WatchlistVersion
+from watchlists.models import ReferenceImage
 
 from .conftest import ENTRY_DEFAULTS, png_bytes
 
