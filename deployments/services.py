@@ -127,6 +127,17 @@ def edge_node_for_token(token: str) -> EdgeNode | None:
     return next(iter(found), None)
 
 
+def edge_node_for_token_with_live(token: str, now=None) -> tuple[EdgeNode | None, Deployment | None]:
+    """The active node holding this token and the live deployment it is bound to now (or None), in one query:
+    the edge API needs both for every frame. The deployment carries only its id, status and window; any other
+    field is read from the database when first used."""
+    from .selectors import edge_node_and_live_deployment
+
+    if not token:
+        return None, None
+    return edge_node_and_live_deployment(_token_hash(token), now or timezone.now())
+
+
 # --- Application -----------------------------------------------------------------------------
 
 

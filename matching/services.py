@@ -69,10 +69,16 @@ def edge_refusal_count(deployment: Deployment | None) -> None:
         DeploymentCounters.objects.filter(deployment=deployment).update(frames_refused=F("frames_refused") + 1)
 
 
-def edge_admit(*, node: EdgeNode, now: datetime | None = None) -> Deployment:
-    """The node's live deployment, if the node may send now; refusals are counted where a deployment is known."""
+_LOOK_UP = object()
+
+
+def edge_admit(*, node: EdgeNode, live: Deployment | None | object = _LOOK_UP,
+               now: datetime | None = None) -> Deployment:
+    """The node's live deployment, if the node may send now; refusals are counted where a deployment is known.
+    `live` is the node's live deployment as its authentication found it (None: none was live); left out,
+    it is looked up."""
     now = now or timezone.now()
-    deployment = edge_node_live_deployment(node, now)
+    deployment = edge_node_live_deployment(node, now) if live is _LOOK_UP else live
     if deployment is None:
         edge_refusal_count(edge_counting_deployment(node, now))
         raise EdgeRefusal("not_live", f"Edge node {node.name} is not bound to a deployment that is live now: "
@@ -177,7 +183,7 @@ def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at
         process_frame_task.apply_async(kwargs={
             "deployment_id": deployment.pk, "node_id": node.pk, "frame_id": frame_id,
             "captured_at": captured_at.isoformat(), "received_at": received_at, "camera": camera,
-        })
+        }, argsrepr="()", kwargsrepr=f"{{frame {frame_id} of node {node.pk}}}")  # a short label: no repr per frame
     except QUEUE_ERRORS:
         try:
             frames.payload_discard(deployment.pk, node.pk, frame_id)

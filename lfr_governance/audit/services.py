@@ -64,6 +64,12 @@ def _actor_label(actor) -> str:
     return f"{actor.get_username()} ({full_name})" if full_name else actor.get_username()
 
 
+_NEXT_ID_AND_LAST_HASH_SQL = (
+    "SELECT nextval(pg_get_serial_sequence(%s, 'id')), "
+    f"(SELECT hash FROM {AuditEvent._meta.db_table} ORDER BY id DESC LIMIT 1)"
+)
+
+
 def record(
     *,
     action: str,
@@ -96,10 +102,11 @@ def record(
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-            # The id is part of the hash and the table refuses UPDATE, so take the id before inserting.
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [AuditEvent._meta.db_table])
-            new_id = cursor.fetchone()[0]
-        last_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
+            # The id is part of the hash and the table refuses UPDATE, so take the id before inserting; the
+            # last hash is read in the same statement, after the lock (each statement sees what committed before it).
+            cursor.execute(_NEXT_ID_AND_LAST_HASH_SQL, [AuditEvent._meta.db_table])
+            new_id, last_hash = cursor.fetchone()
+        last_hash = last_hash or GENESIS_HASH
         row = AuditEvent(
             id=new_id,
             occurred_at=timezone.now(),

@@ -3,8 +3,8 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
-from deployments.models import EdgeNode
-from deployments.services import edge_node_for_token
+from deployments.models import Deployment, EdgeNode
+from deployments.services import edge_node_for_token_with_live
 
 
 class EdgeNodePrincipal:
@@ -15,8 +15,9 @@ class EdgeNodePrincipal:
     is_anonymous = False
     is_staff = is_superuser = False
 
-    def __init__(self, node: EdgeNode):
+    def __init__(self, node: EdgeNode, live_deployment: Deployment | None = None):
         self.node = node
+        self.live_deployment = live_deployment  # the node's live deployment when it authenticated, if any
         self.pk = None
 
     def __str__(self) -> str:
@@ -39,12 +40,12 @@ class EdgeNodeTokenAuthentication(authentication.BaseAuthentication):
             token = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("The token is not valid.")
-        node = edge_node_for_token(token)
+        node, live = edge_node_for_token_with_live(token)  # one query: every frame needs both
         if node is None:
             # Unknown and revoked tokens get the same answer.
             raise exceptions.AuthenticationFailed("The token is unknown or revoked: ask an administrator for a "
                                                   "registered node's token.")
-        return EdgeNodePrincipal(node), node
+        return EdgeNodePrincipal(node, live), node
 
     def authenticate_header(self, request) -> str:
         return f'{self.keyword} realm="edge"'

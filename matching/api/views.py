@@ -71,7 +71,7 @@ class EdgeApiView(APIView):
 
     def _admit_and_validate(self, request, serializer_class):
         """The live deployment and the validated input; refusals counted on the deployment."""
-        deployment = services.edge_admit(node=request.auth)
+        deployment = services.edge_admit(node=request.auth, live=request.user.live_deployment)
         try:
             serializer = serializer_class(data=request.data)
             serializer.is_valid(raise_exception=True)

@@ -88,6 +88,35 @@ def test_a_node_bound_to_no_deployment_is_refused(dep_people, post_frame, frame,
     assert published == []
 
 
+def test_the_one_query_lookup_finds_what_the_two_lookups_find(scheduled, node, dep_people, django_assert_num_queries):
+    """The edge API finds the node and its live deployment in one query: the same answers as the token lookup
+    and the live-deployment selector, before and after going live, outside the window and once revoked."""
+    from deployments.models import Deployment
+    from deployments.selectors import edge_node_live_deployment
+
+    def both_ways(token, now=None):
+        with django_assert_num_queries(1 if token else 0):  # no token, no query
+            found, live = deployment_services.edge_node_for_token_with_live(token, now)
+        expected = deployment_services.edge_node_for_token(token)
+        assert found == expected
+        if expected is not None:
+            assert (found.name, found.token_prefix, found.revoked_at) == (
+                expected.name, expected.token_prefix, expected.revoked_at)
+            assert live == edge_node_live_deployment(expected, now)
+        return found, live
+
+    assert both_ways(node.token) == (node, None)  # scheduled, not live
+    Deployment.objects.filter(pk=scheduled.pk).update(status="live", starts_at=timezone.now() - timedelta(hours=1))
+    found, live = both_ways(node.token)
+    assert live == scheduled
+    assert (live.status, live.ends_at) == ("live", Deployment.objects.get(pk=scheduled.pk).ends_at)
+    assert both_ways(node.token, timezone.now() + timedelta(hours=5)) == (node, None)  # after its window
+    assert both_ways(node.token + "x") == (None, None)
+    assert both_ways("") == (None, None)
+    deployment_services.edge_node_revoke(actor=dep_people["admin"], node=node)
+    assert both_ways(node.token) == (None, None)
+
+
 def test_frames_captured_outside_the_window_are_refused(live, node, post_frame, frame, published, settings):
     settings.LFR_EDGE_MAX_CLOCK_SKEW_SECONDS = 6 * 3600  # isolate the window check from the clock check
     for captured_at in (live.starts_at - timedelta(seconds=30), live.ends_at):
