@@ -62,7 +62,11 @@ class Alert(models.Model):
             models.CheckConstraint(condition=~Q(outcome=Outcome.OTHER) | ~Q(outcome_text=""),
                                    name="alert_other_outcome_described"),
         ]
-        indexes = [models.Index(fields=["deployment", "decision"])]
+        indexes = [
+            models.Index(fields=["deployment", "decision"]),
+            # The console asks for a deployment's alerts after the last one it has, every few seconds.
+            models.Index(fields=["deployment", "id"], name="alert_deployment_after_id"),
+        ]
 
     def __str__(self) -> str:
         return f"alert {self.pk} ({self.entry.subject_ref if self.entry_id else '?'})"
