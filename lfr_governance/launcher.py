@@ -174,23 +174,32 @@ def _manage(*args: str) -> None:
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
 
 
+def service_commands(port: int, log_level: str = "INFO") -> dict[str, list[str]]:
+    """The processes of the whole system: web, worker, beat and the demo camera. The log level (LOG_LEVEL,
+    as the settings read it) is also the worker's and beat's; below INFO (WARNING, say) the web server drops
+    its line per request and the worker its lines per frame."""
+    celery = [sys.executable, "-m", "celery", "-A", "lfr_governance"]
+    level = log_level.upper()
+    access_log = ["--access-logfile", "-"] if level in ("DEBUG", "INFO") else []
+    return {
+        "web": [sys.executable, "-m", "gunicorn", "lfr_governance.wsgi", "--bind", f"127.0.0.1:{port}",
+                "--worker-class", "gthread", "--workers", "2", "--threads", "8", *access_log],
+        "worker": [*celery, "worker", "--loglevel", level, "--concurrency", "2", "--hostname", "worker@%h",
+                   "--without-gossip", "--without-mingle"],
+        "beat": [*celery, "beat", "--loglevel", level, "--schedule", str(VAR_DIR / "celerybeat-schedule")],
+        # The demo camera: posts frames to the demo deployment once beat has taken it live.
+        "demo-camera": [sys.executable, str(BASE_DIR / "manage.py"), "demo_edge_feed",
+                        "--url", f"http://127.0.0.1:{port}"],
+    }
+
+
 def run(port: int) -> int:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lfr_governance.settings.development")
     with Services("dev", 54329, 63799):
         _manage("migrate", "--noinput")
         _manage("demo_setup")
-        celery = [sys.executable, "-m", "celery", "-A", "lfr_governance"]
-        commands = {
-            "web": [sys.executable, "-m", "gunicorn", "lfr_governance.wsgi", "--bind", f"127.0.0.1:{port}",
-                    "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--access-logfile", "-"],
-            "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", "worker@%h",
-                       "--without-gossip", "--without-mingle"],
-            "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR_DIR / "celerybeat-schedule")],
-            # The demo camera: posts frames to the demo deployment once beat has taken it live.
-            "demo-camera": [sys.executable, str(BASE_DIR / "manage.py"), "demo_edge_feed",
-                            "--url", f"http://127.0.0.1:{port}"],
-        }
+        commands = service_commands(port, os.environ.get("LOG_LEVEL", "INFO"))
         optional = {"demo-camera"}  # may finish on its own without stopping the system
         # Two worker processes with one ONNX Runtime thread each beat one with two on 2 cores.
         env = {"worker": {**os.environ, "LFR_ONNX_THREADS": os.environ.get("LFR_ONNX_THREADS", "1")}}

@@ -37,3 +37,17 @@ def test_compose_postgres_keeps_its_data_in_a_volume():
     compose = _compose()
     assert any(v.endswith("/var/lib/postgresql/data") for v in compose["services"]["postgres"]["volumes"])
     assert "pgdata" in compose["volumes"]
+
+
+def test_the_embedded_run_starts_the_same_processes_as_compose_and_takes_its_log_level():
+    from lfr_governance.launcher import service_commands
+
+    services = _compose()["services"]
+    chatty, quiet = service_commands(8000, "INFO"), service_commands(8000, "warning")
+    assert {"web", "worker", "beat"} <= set(chatty) and set(chatty) - {"web", "worker", "beat"} == {"demo-camera"}
+    for flag in ("--concurrency", "--without-gossip", "--without-mingle"):  # the worker as compose runs it
+        assert flag in chatty["worker"] and flag in services["worker"]["command"]
+    assert "--access-logfile" in chatty["web"] and "--access-logfile" not in quiet["web"]
+    assert chatty["worker"][chatty["worker"].index("--loglevel") + 1] == "INFO"
+    assert quiet["worker"][quiet["worker"].index("--loglevel") + 1] == "WARNING"
+    assert quiet["beat"][quiet["beat"].index("--loglevel") + 1] == "WARNING"
