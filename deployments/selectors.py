@@ -58,11 +58,24 @@ def edge_nodes_all(user) -> QuerySet:
     return EdgeNode.objects.annotate(deployment_count=Count("deployments"))
 
 
-_LIVE_FOR_NODE_SQL = (
-    f"SELECT d.* FROM {Deployment._meta.db_table} d "
-    f"JOIN {Deployment.edge_nodes.through._meta.db_table} bound ON bound.deployment_id = d.id "
-    "WHERE bound.edgenode_id = %s AND d.status = %s AND d.starts_at <= %s AND d.ends_at > %s "
-    "ORDER BY d.starts_at DESC LIMIT 1"
+# A node's live deployment within its window (the latest to start, if several): one statement for both lookups
+# below, of only what the edge API needs of it (id, status, window); any other field loads when first used.
+_LIVE_FIELDS = ["id", "status", "starts_at", "ends_at"]
+
+
+def _live_for_node_sql(node_id: str) -> str:
+    return (f"SELECT {', '.join('d.' + name for name in _LIVE_FIELDS)} FROM {Deployment._meta.db_table} d "
+            f"JOIN {Deployment.edge_nodes.through._meta.db_table} bound ON bound.deployment_id = d.id "
+            f"WHERE bound.edgenode_id = {node_id} AND d.status = %s AND d.starts_at <= %s AND d.ends_at > %s "
+            "ORDER BY d.starts_at DESC LIMIT 1")
+
+
+_LIVE_FOR_NODE_SQL = _live_for_node_sql("%s")
+_NODE_FIELDS = [field.attname for field in EdgeNode._meta.concrete_fields]
+_NODE_AND_LIVE_SQL = (
+    f"SELECT {', '.join('n.' + field.column for field in EdgeNode._meta.concrete_fields)}, live.* "
+    f"FROM {EdgeNode._meta.db_table} n LEFT JOIN LATERAL ({_live_for_node_sql('n.id')}) live ON true "
+    "WHERE n.token_hash = %s AND n.revoked_at IS NULL LIMIT 1"
 )
 
 
@@ -73,22 +86,9 @@ def edge_node_live_deployment(node: EdgeNode, now=None) -> Deployment | None:
     return next(iter(Deployment.objects.raw(_LIVE_FOR_NODE_SQL, [node.pk, S.LIVE, now, now])), None)
 
 
-_NODE_AND_LIVE_FIELDS = ("id", "status", "starts_at", "ends_at")
-_NODE_FIELDS = [field.attname for field in EdgeNode._meta.concrete_fields]
-_NODE_AND_LIVE_SQL = (
-    "SELECT " + ", ".join(f"n.{field.column}" for field in EdgeNode._meta.concrete_fields) +
-    f", live.* FROM {EdgeNode._meta.db_table} n LEFT JOIN LATERAL ("
-    f"SELECT d.id, d.status, d.starts_at, d.ends_at FROM {Deployment._meta.db_table} d "
-    f"JOIN {Deployment.edge_nodes.through._meta.db_table} bound ON bound.deployment_id = d.id "
-    "WHERE bound.edgenode_id = n.id AND d.status = %s AND d.starts_at <= %s AND d.ends_at > %s "
-    "ORDER BY d.starts_at DESC LIMIT 1) live ON true "
-    "WHERE n.token_hash = %s AND n.revoked_at IS NULL LIMIT 1"
-)
-
-
 def edge_node_and_live_deployment(token_hash: str, now) -> tuple[EdgeNode | None, Deployment | None]:
-    """The active node with this token hash and, in the same query, its live deployment within its window
-    (what edge_node_live_deployment answers), or None for either."""
+    """The active node with this token hash and, in the same query, its live deployment (what
+    edge_node_live_deployment answers), or None for either."""
     with connection.cursor() as cursor:
         cursor.execute(_NODE_AND_LIVE_SQL, [S.LIVE, now, now, token_hash])
         row = cursor.fetchone()
@@ -96,7 +96,7 @@ def edge_node_and_live_deployment(token_hash: str, now) -> tuple[EdgeNode | None
         return None, None
     split = len(_NODE_FIELDS)
     node = EdgeNode.from_db(connection.alias, _NODE_FIELDS, row[:split])
-    live = None if row[split] is None else Deployment.from_db(connection.alias, list(_NODE_AND_LIVE_FIELDS), row[split:])
+    live = None if row[split] is None else Deployment.from_db(connection.alias, _LIVE_FIELDS, row[split:])
     return node, live
 
 

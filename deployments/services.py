@@ -37,6 +37,7 @@ from .models import (
     PostDeploymentReview,
     SignageRecord,
 )
+from .selectors import edge_node_and_live_deployment
 
 S = DeploymentStatus
 APPLICATION_FIELDS = (
@@ -131,8 +132,6 @@ def edge_node_for_token_with_live(token: str, now=None) -> tuple[EdgeNode | None
     """The active node holding this token and the live deployment it is bound to now (or None), in one query:
     the edge API needs both for every frame. The deployment carries only its id, status and window; any other
     field is read from the database when first used."""
-    from .selectors import edge_node_and_live_deployment
-
     if not token:
         return None, None
     return edge_node_and_live_deployment(_token_hash(token), now or timezone.now())

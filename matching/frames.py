@@ -151,14 +151,13 @@ def payload_fetch(deployment_id: int, node_id: int, frame_id: str) -> tuple[bool
     return bool(done), payload
 
 
-def frame_finish(deployment_id: int, node_id: int, frame_id: str, deletion_ms: float | None = None) -> None:
+def frame_finish(deployment_id: int, node_id: int, frame_id: str, deletion_ms: float) -> None:
     """Deletes the payload and marks the frame done, atomically (MULTI/EXEC), with the frame's deletion
     latency (a number only) added to the deployment's samples in the same round trip."""
     pipe = client().pipeline(transaction=True)
     pipe.delete(payload_key(deployment_id, node_id, frame_id))
     pipe.set(done_key(node_id, frame_id), b"1", ex=settings.LFR_EDGE_FRAME_ID_TTL_SECONDS)
-    if deletion_ms is not None:
-        _deletion_sample_queue(pipe, deployment_id, deletion_ms)
+    _deletion_sample_queue(pipe, deployment_id, deletion_ms)
     pipe.execute()
 
 

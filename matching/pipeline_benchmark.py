@@ -208,10 +208,8 @@ def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[Be
         time.sleep(0.05)
     base_processed, base_deleted = _counters(deployment_id)
     frame_store.client().delete(frame_store.deletion_samples_key(deployment_id))
-    stop = threading.Event()
+    stop, listening = threading.Event(), threading.Event()
     lock = threading.Lock()
-
-    listening = threading.Event()
 
     def watch_alerts():
         """Alerts as they commit, from the database's own announcement (migration matching 0003): no polling, so

@@ -25,7 +25,6 @@ from PIL import Image
 
 from deployments.choices import DeploymentStatus
 from deployments.models import Deployment, DeploymentCounters, EdgeNode
-from deployments.selectors import edge_node_live_deployment
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from lfr_governance.permissions import has_role_perm, restrict
@@ -52,12 +51,10 @@ class EdgeRefusal(Exception):
 
 
 def edge_counting_deployment(node: EdgeNode, now: datetime | None = None) -> Deployment | None:
-    """The deployment a node's refused request is counted against: its live one, else the one whose
-    window is open now, else the next scheduled one."""
+    """For a node with no live deployment now (its callers know it already: edge_node_live_deployment), the
+    deployment its refused requests are counted against: the one whose window is open now, else one marked
+    live, else the next scheduled one."""
     now = now or timezone.now()
-    live = edge_node_live_deployment(node, now)
-    if live is not None:
-        return live
     active = node.deployments.filter(status__in=[DeploymentStatus.LIVE, DeploymentStatus.SCHEDULED])
     return (active.filter(starts_at__lte=now, ends_at__gt=now).first()
             or active.filter(status=DeploymentStatus.LIVE).first()
@@ -69,16 +66,11 @@ def edge_refusal_count(deployment: Deployment | None) -> None:
         DeploymentCounters.objects.filter(deployment=deployment).update(frames_refused=F("frames_refused") + 1)
 
 
-_LOOK_UP = object()
-
-
-def edge_admit(*, node: EdgeNode, live: Deployment | None | object = _LOOK_UP,
-               now: datetime | None = None) -> Deployment:
-    """The node's live deployment, if the node may send now; refusals are counted where a deployment is known.
-    `live` is the node's live deployment as its authentication found it (None: none was live); left out,
-    it is looked up."""
+def edge_admit(*, node: EdgeNode, live: Deployment | None, now: datetime | None = None) -> Deployment:
+    """The node's live deployment (`live`, as its authentication found it), if the node may send now; refusals
+    are counted where a deployment is known."""
     now = now or timezone.now()
-    deployment = edge_node_live_deployment(node, now) if live is _LOOK_UP else live
+    deployment = live
     if deployment is None:
         edge_refusal_count(edge_counting_deployment(node, now))
         raise EdgeRefusal("not_live", f"Edge node {node.name} is not bound to a deployment that is live now: "
@@ -229,9 +221,9 @@ def detections_receive(*, node: EdgeNode, deployment: Deployment, crops: list[fr
                   payload=frames.encode_detections(crops), received_at=received_at)
 
 
-def edge_status(*, node: EdgeNode, now: datetime | None = None) -> dict:
+def edge_status(*, node: EdgeNode, live: Deployment | None, now: datetime | None = None) -> dict:
+    """What GET status answers; `live` is the node's live deployment as its authentication found it."""
     now = now or timezone.now()
-    live = edge_node_live_deployment(node, now)
     deployment = live or edge_counting_deployment(node, now)
     return {
         "edge_node": node.name,

@@ -128,4 +128,4 @@ class EdgeStatusApi(EdgeApiView):
     @extend_schema(tags=TAGS, operation_id="edge_status", responses={200: StatusOutputSerializer, 401: REFUSALS[401]},
                    summary="The node's deployment, whether it is live, its window and the server time")
     def get(self, request):
-        return Response(StatusOutputSerializer(services.edge_status(node=request.auth)).data)
+        return Response(StatusOutputSerializer(services.edge_status(node=request.auth, live=request.user.live_deployment)).data)

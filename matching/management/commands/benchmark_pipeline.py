@@ -48,8 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--faces-dir", type=Path, default=None, help="Folder holding deepface/ (LFR_FACES_DIR).")
 
     def handle(self, *args, **options):
-        from deployments.selectors import edge_node_live_deployment
-        from deployments.services import edge_node_for_token
+        from deployments.services import edge_node_for_token_with_live
 
         faces_dir = options["faces_dir"] or Path(settings.LFR_FACES_DIR)
         if not (faces_dir / "deepface" / "identities.csv").exists():
@@ -63,10 +62,10 @@ class Command(BaseCommand):
             tokens = options["tokens"]
             if not tokens:
                 raise CommandError("Give --token (one per node) or --setup.")
-            nodes = [edge_node_for_token(token) for token in tokens]
-            if None in nodes:
+            found = [edge_node_for_token_with_live(token) for token in tokens]
+            if any(node is None for node, _ in found):
                 raise CommandError("A token is unknown or revoked.")
-            deployments = {getattr(edge_node_live_deployment(node), "pk", None) for node in nodes}
+            deployments = {getattr(live, "pk", None) for _, live in found}
             if None in deployments or len(deployments) != 1:
                 raise CommandError("Every node must be bound to the same live deployment.")
             from deployments.models import Deployment
