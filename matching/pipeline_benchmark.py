@@ -445,7 +445,10 @@ def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine
         own = engine_parallel.cpu_ms if engine_parallel else engine.cpu_ms
         write(f"  worker / engine CPU    the worker spends {worker_ms:.1f} ms of CPU per frame, the engine alone "
               f"{own:.1f} ms with one thread (the engine's work is {own / worker_ms * 100:.0f}% of the worker's CPU)")
-    kept_up = result.processed_at_load_end >= len(accepted) * 0.98
+    # Kept up: when sending stopped, no more was waiting than about one second of the offered load (the frames
+    # still in flight), or 2% of all, whichever is more; a backlog beyond that means the system was saturated.
+    backlog = len(accepted) - result.processed_at_load_end
+    kept_up = backlog <= max(len(accepted) * 0.02, fps * nodes)
     state = "offered load below capacity: the ratio measures the offered rate" if kept_up else "at saturation"
     write(f"  end to end / engine    {processed_fps / engine.fps * 100:.0f}% of the engine in one process ({state})")
     if engine_parallel:

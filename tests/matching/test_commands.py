@@ -75,6 +75,29 @@ def test_benchmark_frames_hold_the_asked_share_of_watchlisted_faces(faces_dir, s
     assert not any(f.watchlisted for f in benchmark_frames(faces_dir, (320, 180), 0.0))
 
 
+@pytest.mark.parametrize("done_when_sending_stopped, state", [
+    (300, "offered load below capacity"),  # all done
+    (299, "offered load below capacity"),  # one frame still in flight at the end: keeping up
+    (290, "offered load below capacity"),  # about a second of offered load (2 nodes x 5 frames/s) waiting
+    (280, "at saturation"),  # a backlog beyond that
+    (150, "at saturation"),
+])
+def test_the_benchmark_calls_saturation_only_when_a_backlog_was_left(done_when_sending_stopped, state):
+    from matching.edge_client import EdgeAnswer
+    from matching.pipeline_benchmark import EngineRun, RunResult, Sent, report
+
+    result = RunResult(load_started=1000.0, load_ended=1030.0, drained_at=1031.0,
+                       processed_at_load_end=done_when_sending_stopped, processed=300, deleted=300)
+    result.sent = [Sent(f"f{k}", k % 2 == 0, EdgeAnswer(f"f{k}", 202, "queued", "", 1, 0.01, 1000.0 + k / 10))
+                   for k in range(300)]
+    lines = []
+    report(result, fps=5, nodes=2, duration=30, engine=EngineRun(40.0, 40.0, "one process"), engine_parallel=None,
+           size=(640, 360), write=lines.append)
+    ratio = next(line for line in lines if "end to end / engine" in line)
+    assert f"({state}" in ratio, lines
+    assert "24% of the engine in one process" in ratio  # 300 frames in 31 s against 40 frames/s
+
+
 def test_the_edge_client_retries_with_backoff_and_honours_retry_after(monkeypatch):
     answers = iter([urllib3.exceptions.ProtocolError("connection lost"), (503, {}, {}),
                     (429, {"Retry-After": "1"}, {"code": "rate_limited"}),
