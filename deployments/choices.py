@@ -29,6 +29,10 @@ TRANSITIONS: dict[str, set[str]] = {
 # Changing what an authorisation binds returns the deployment to draft from these states.
 REAUTHORISE_FROM = {S.SUBMITTED, S.AUTHORISED, S.SCHEDULED}
 EDITABLE = {S.DRAFT, S.REJECTED}
+# Over: nothing more will be processed; the watchlist's retention clock runs from the end.
+FINISHED = frozenset({S.ENDED, S.REVIEWED, S.CANCELLED})
+# Whose record is public: authorised ones from scheduling on (not drafts, rejections or cancellations).
+PUBLISHED = frozenset({S.SCHEDULED, S.LIVE, S.ENDED, S.REVIEWED})
 
 
 def transition_allowed(current: str, new: str) -> bool:

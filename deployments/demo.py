@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 
+from lfr_governance import clock
 from watchlists.choices import VersionStatus
 from watchlists.demo import DEMO_OPERATION
 from watchlists.models import WatchlistVersion
@@ -118,7 +119,7 @@ def demo_deployment(stdout=None) -> Deployment | None:
             stdout.write(f"No frozen version of '{DEMO_OPERATION}': no demo deployment created.")
         return None
     node, token = demo_edge_node()
-    now = timezone.now()
+    now = clock.now()
     deployment = _current_demo_deployment(now) or _create_demo_deployment(node, version, now)
     if stdout:
         shown = token or (f"not available (it is stored hashed and {_token_file()} has no copy for this "

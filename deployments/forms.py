@@ -13,8 +13,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
+from lfr_governance import clock
 from lfr_governance.accounts.choices import Rank, Role, rank_at_least
 from lfr_governance.accounts.roles import role_group_name
 from lfr_governance.forms import GovukPartsField, GovukPartsWidget, govuk_date
@@ -79,7 +79,7 @@ class GovukDateTimeField(GovukPartsField):
 
 
 def now_to_the_minute() -> datetime:
-    return timezone.now().replace(second=0, microsecond=0)
+    return clock.now().replace(second=0, microsecond=0)
 
 
 class CoordinateField(forms.DecimalField):

@@ -4,6 +4,7 @@ from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from lfr_governance.accounts.models import Team
+from lfr_governance.clock import ClockDateTimeField
 from watchlists.models import WatchlistVersion
 
 from .choices import AuthorisationDecision, DeploymentStatus
@@ -21,7 +22,7 @@ class EdgeNode(models.Model):
     token_prefix = models.CharField(max_length=12, help_text="First characters of the token, to tell tokens apart.")
     revoked_at = models.DateTimeField(null=True, blank=True)
     registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = ClockDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
@@ -70,8 +71,8 @@ class Deployment(models.Model):
     cancelled_reason = models.TextField(blank=True)
     went_live_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = ClockDateTimeField(auto_now_add=True)
+    updated_at = ClockDateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-starts_at"]
@@ -148,7 +149,7 @@ class SignageRecord(models.Model):
     placed_at = models.DateTimeField()
     removed_at = models.DateTimeField(null=True, blank=True)
     placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = ClockDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["placed_at"]
@@ -167,7 +168,7 @@ class LeafletRecord(models.Model):
     window_end = models.DateTimeField()
     where = models.CharField(max_length=300)
     distributed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = ClockDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["window_start"]
@@ -204,4 +205,4 @@ class DeploymentCounters(models.Model):
     erased_false_alerts = models.PositiveIntegerField(default=0)
     erased_engagements = models.PositiveIntegerField(default=0)
     erased_arrests = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = ClockDateTimeField(auto_now=True)

@@ -5,6 +5,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from lfr_governance import clock
 from lfr_governance.permissions import get_for_user_or_404, has_role_perm, restrict
 
 from .choices import DeploymentStatus
@@ -47,7 +48,7 @@ def deployments_timeline(user) -> dict[str, list[Deployment]]:
 
 def authorisations_overdue(now=None) -> QuerySet:
     """Urgent oral authorisations whose written confirmation is late."""
-    now = now or timezone.now()
+    now = now or clock.now()
     return Authorisation.objects.filter(urgent_oral=True, written_confirmation_at__isnull=True,
                                         written_confirmation_due_at__lt=now, superseded_at__isnull=True)
 
@@ -82,7 +83,7 @@ _NODE_AND_LIVE_SQL = (
 def edge_node_live_deployment(node: EdgeNode, now=None) -> Deployment | None:
     """The live deployment this node is bound to, within its window, if any. Raw SQL: the edge API asks this
     for every frame, and building the ORM query cost more CPU than running it."""
-    now = now or timezone.now()
+    now = now or clock.now()
     return next(iter(Deployment.objects.raw(_LIVE_FOR_NODE_SQL, [node.pk, S.LIVE, now, now])), None)
 
 

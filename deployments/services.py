@@ -16,9 +16,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from lfr_governance import clock
 from lfr_governance.accounts.choices import Role, rank_at_least
 from lfr_governance.accounts.roles import user_has_role
 from lfr_governance.audit.models import Action
@@ -111,7 +111,7 @@ def edge_node_revoke(*, actor, node: EdgeNode) -> EdgeNode:
         raise PermissionDenied("Only an administrator can revoke edge nodes.")
     node = EdgeNode.objects.select_for_update().get(pk=node.pk)
     if node.revoked_at is None:
-        node.revoked_at = timezone.now()
+        node.revoked_at = clock.now()
         node.save(update_fields=["revoked_at"])
         record(action=Action.ALTERATION, event="edge_node.revoke", actor=actor, target=node,
                changes={"token_prefix": node.token_prefix})
@@ -134,14 +134,14 @@ def edge_node_for_token_with_live(token: str, now=None) -> tuple[EdgeNode | None
     field is read from the database when first used."""
     if not token:
         return None, None
-    return edge_node_and_live_deployment(_token_hash(token), now or timezone.now())
+    return edge_node_and_live_deployment(_token_hash(token), now or clock.now())
 
 
 # --- Application -----------------------------------------------------------------------------
 
 
 def pack_threshold_floor(pack_id: str) -> float | None:
-    from matching.engine import load_manifest
+    from lfr_governance.faces import load_manifest
 
     return load_manifest(pack_id).threshold
 
@@ -254,7 +254,7 @@ def deployment_update(*, actor, deployment: Deployment, edge_nodes=None,
            changes={"fields": sorted(changed) + (["edge_nodes"] if before["edge_nodes"] != after["edge_nodes"] else [])
                     + (["watchlist_version"] if before["watchlist_version"] != after["watchlist_version"] else [])})
     if deployment.status in REAUTHORISE_FROM and before != after:
-        Authorisation.objects.filter(deployment=deployment, superseded_at__isnull=True).update(superseded_at=timezone.now())
+        Authorisation.objects.filter(deployment=deployment, superseded_at__isnull=True).update(superseded_at=clock.now())
         _transition(deployment, S.DRAFT, actor=actor, event="deployment.return_to_draft",
                     changes={"reason": "what the authorisation binds was changed"})
     return deployment
@@ -297,14 +297,13 @@ def deployment_withdraw(*, actor, deployment: Deployment) -> Deployment:
     """The applicant takes a submitted application back to draft."""
     _require(actor, "deployments.change_deployment", deployment, "change_deployment")
     deployment = _transition(_lock(deployment), S.DRAFT, actor=actor, event="deployment.withdraw")
-    Authorisation.objects.filter(deployment=deployment, superseded_at__isnull=True).update(superseded_at=timezone.now())
+    Authorisation.objects.filter(deployment=deployment, superseded_at__isnull=True).update(superseded_at=clock.now())
     return deployment
 
 
 def deployment_estimate(deployment: Deployment, *, threshold: float | None = None):
     """Expected false alerts: watchlist size x expected footfall x the pack's FMR at the threshold."""
-    from matching.engine.calibration import expected_false_alerts
-    from matching.runtime import calibration_for_pack
+    from lfr_governance.faces import calibration_for_pack, expected_false_alerts
 
     calibration = calibration_for_pack(deployment.watchlist_version.pack_id)
     return expected_false_alerts(calibration, threshold if threshold is not None else deployment.threshold,
@@ -329,7 +328,7 @@ def deployment_authorise(*, actor, deployment: Deployment, reasons: str, urgent_
     if not reasons.strip():
         raise ValidationError({"reasons": "Record the reasons for the authorisation."})
     _validate(deployment)
-    now = timezone.now()
+    now = clock.now()
     estimate = deployment_estimate(deployment)
     authorisation = Authorisation.objects.create(
         deployment=deployment, authorising_officer=actor, decision=AuthorisationDecision.AUTHORISED,
@@ -353,7 +352,7 @@ def deployment_reject(*, actor, deployment: Deployment, reasons: str) -> Authori
         raise ValidationError({"reasons": "Say why the application is rejected, so the applicant can act on it."})
     authorisation = Authorisation.objects.create(
         deployment=deployment, authorising_officer=actor, decision=AuthorisationDecision.REJECTED,
-        reasons=reasons.strip(), decided_at=timezone.now(), bound_watchlist_digest=deployment.watchlist_version.digest,
+        reasons=reasons.strip(), decided_at=clock.now(), bound_watchlist_digest=deployment.watchlist_version.digest,
         bound=_snapshot(deployment),
     )
     _transition(deployment, S.REJECTED, actor=actor, event="deployment.reject", changes={"reasons": reasons.strip()})
@@ -369,7 +368,7 @@ def authorisation_confirm_in_writing(*, actor, authorisation: Authorisation, tex
         raise ValidationError("This authorisation needs no written confirmation.")
     if not text.strip():
         raise ValidationError({"text": "Write the confirmation."})
-    authorisation.written_confirmation_at, authorisation.written_confirmation_text = timezone.now(), text.strip()
+    authorisation.written_confirmation_at, authorisation.written_confirmation_text = clock.now(), text.strip()
     authorisation.save()
     record(action=Action.ALTERATION, event="deployment.authorisation_confirm", actor=actor, target=authorisation,
            deployment_id=authorisation.deployment_id,
@@ -386,7 +385,7 @@ def current_authorisation(deployment: Deployment) -> Authorisation | None:
 def deployment_schedule(*, actor, deployment: Deployment) -> Deployment:
     _require(actor, "deployments.change_deployment", deployment, "change_deployment")
     deployment = _lock(deployment)
-    if deployment.ends_at <= timezone.now():
+    if deployment.ends_at <= clock.now():
         raise ValidationError("The deployment window has already passed: change the times (a new authorisation).")
     if deployment.edge_nodes.filter(revoked_at__isnull=False).exists():
         raise ValidationError({"edge_nodes": "An edge node of this deployment has been revoked: replace it."})
@@ -394,12 +393,12 @@ def deployment_schedule(*, actor, deployment: Deployment) -> Deployment:
 
 
 def signage_in_place(deployment: Deployment, at=None) -> bool:
-    at = at or timezone.now()
+    at = at or clock.now()
     return deployment.signs.filter(placed_at__lte=at, removed_at__isnull=True).exists()
 
 
 def go_live_problems(deployment: Deployment, now=None) -> list[str]:
-    now = now or timezone.now()
+    now = now or clock.now()
     problems = []
     if deployment.status != S.SCHEDULED:
         problems.append(f"The deployment is {deployment.get_status_display().lower()}, not scheduled.")
@@ -422,7 +421,7 @@ def deployment_go_live(*, deployment: Deployment, actor=None) -> Deployment:
     problems = go_live_problems(deployment)
     if problems:
         raise ValidationError(problems)
-    deployment.went_live_at = timezone.now()
+    deployment.went_live_at = clock.now()
     return _transition(deployment, S.LIVE, actor=actor, actor_label="" if actor else "schedule",
                        event="deployment.go_live")
 
@@ -430,7 +429,7 @@ def deployment_go_live(*, deployment: Deployment, actor=None) -> Deployment:
 @transaction.atomic
 def deployment_end(*, deployment: Deployment, actor=None, reason: str = "end time reached") -> Deployment:
     deployment = _lock(deployment)
-    deployment.ended_at = timezone.now()
+    deployment.ended_at = clock.now()
     return _transition(deployment, S.ENDED, actor=actor, actor_label="" if actor else "schedule",
                        event="deployment.end", changes={"reason": reason})
 
@@ -450,7 +449,7 @@ def deployment_cancel(*, actor, deployment: Deployment, reason: str) -> Deployme
 
 def deployments_schedule_tick(now=None) -> dict[str, list[int]]:
     """Beat's job: open processing at each start time and close it at each end time."""
-    now = now or timezone.now()
+    now = now or clock.now()
     opened, closed, refused = [], [], []
     for deployment in Deployment.objects.filter(status=S.SCHEDULED, starts_at__lte=now, ends_at__gt=now):
         try:
@@ -534,7 +533,7 @@ def deployment_review(*, actor, deployment: Deployment, what_happened: str, less
         raise ValidationError({"what_happened": "Describe what happened during the deployment."})
     review = PostDeploymentReview.objects.create(
         deployment=deployment, what_happened=what_happened.strip(), lessons=lessons.strip(),
-        issues_raised=issues_raised.strip(), reviewed_by=actor, reviewed_at=timezone.now(),
+        issues_raised=issues_raised.strip(), reviewed_by=actor, reviewed_at=clock.now(),
     )
     _transition(deployment, S.REVIEWED, actor=actor, event="deployment.review")
     return review

@@ -16,11 +16,11 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from PIL import Image
 
+from lfr_governance import clock
 from lfr_governance.forms import apply_service_errors
 from lfr_governance.permissions import has_role_perm, require_role_perm, restrict
 from watchlists.choices import category_choices, offence_choices
@@ -163,7 +163,7 @@ def schedule(request):
         deployment.confirmation_overdue = deployment.pk in overdue_ids
     return render(request, "deployments/schedule.html", {
         "timeline": timeline,
-        "days": _timeline_days([d for d in shown if d.status not in (S.CANCELLED, S.REJECTED)], timezone.now()),
+        "days": _timeline_days([d for d in shown if d.status not in (S.CANCELLED, S.REJECTED)], clock.now()),
         "awaiting_decision": _tagged(list(visible.filter(status=S.SUBMITTED, authorising_officer=request.user))),
         "overdue": overdue,
         "can_apply": has_role_perm(request.user, "deployments.add_deployment"),
@@ -247,9 +247,9 @@ def _detail_context(request, deployment: Deployment, **forms) -> dict:
         "review": PostDeploymentReview.objects.filter(deployment=deployment).select_related("reviewed_by").first(),
         "map": _map_data(deployment, signs),
         # Before the start, what would still stop it opening at the start; once the window is open, what stops it now.
-        "go_live_problems": services.go_live_problems(deployment, now=max(timezone.now(), deployment.starts_at))
+        "go_live_problems": services.go_live_problems(deployment, now=max(clock.now(), deployment.starts_at))
         if status == S.SCHEDULED else [],
-        "before_start": timezone.now() < deployment.starts_at,
+        "before_start": clock.now() < deployment.starts_at,
         "can_change": can_change,
         "can_authorise": can_authorise,
         "can_edit": can_change and status in EDITABLE | REAUTHORISE_FROM,
@@ -415,7 +415,7 @@ def sign_removed(request, pk: int):
     sign = get_object_or_404(SignageRecord.objects.select_related("deployment"), pk=pk)
     deployment = selectors.deployment_get(request.user, sign.deployment_id, "deployments.change_deployment")
     try:
-        services.signage_record_removed(actor=request.user, sign=sign, removed_at=timezone.now())
+        services.signage_record_removed(actor=request.user, sign=sign, removed_at=clock.now())
     except ValidationError as exc:
         _service_error(request, exc)
     else:

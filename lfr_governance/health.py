@@ -6,6 +6,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from lfr_governance import clock
+
 HEARTBEAT_KEY = "lfr:worker:heartbeat"
 
 
@@ -44,8 +46,7 @@ def health_check() -> tuple[bool, dict]:
 
 
 def _purge_check() -> dict:
-    from django.utils import timezone
-
+    
     from lfr_governance.retention.services import last_successful_purge
 
     max_age = settings.LFR_PURGE_MAX_AGE_MINUTES * 60
@@ -55,5 +56,5 @@ def _purge_check() -> dict:
         return {"ok": False, "error": exc.__class__.__name__}
     if run is None:
         return {"ok": False, "error": "no retention purge has succeeded yet", "max_age_seconds": max_age}
-    age = (timezone.now() - run.finished_at).total_seconds()
+    age = (clock.now() - run.finished_at).total_seconds()
     return {"ok": age <= max_age, "last_success_seconds_ago": round(age), "max_age_seconds": max_age}

@@ -38,6 +38,7 @@ from django.db import transaction
 
 from deployments.choices import AuthorisationDecision, DeploymentStatus
 from deployments.models import Authorisation, Deployment, EdgeNode
+from lfr_governance import clock
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from watchlists.choices import ImageState
@@ -90,10 +91,6 @@ _node_refs: dict[int, str] = {}
 _reported_problems: set[tuple[int, str]] = set()
 
 
-def _now() -> datetime:
-    return datetime.now(dt_timezone.utc)
-
-
 def deployment_context(deployment_id: int) -> DeploymentContext:
     """What the worker needs of a deployment, re-read at most every CONTEXT_TTL_SECONDS."""
     with _lock:
@@ -110,7 +107,7 @@ def _context_load(deployment_id: int) -> DeploymentContext:
     row = Deployment.objects.filter(pk=deployment_id).values(
         "status", "starts_at", "ends_at", "threshold", "watchlist_version_id", "watchlist_version__digest",
     ).first()
-    now = _now()
+    now = clock.now()
     if row is None or row["status"] != DeploymentStatus.LIVE or not row["starts_at"] <= now < row["ends_at"]:
         return DeploymentContext(deployment_id, live=False)
     context = DeploymentContext(deployment_id, live=True, starts_at=row["starts_at"], ends_at=row["ends_at"],
@@ -238,7 +235,7 @@ def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: 
         return FrameResult("skipped")
     if not context.starts_at <= captured_at < context.ends_at:
         return FrameResult("skipped")
-    from .runtime import get_engine
+    from lfr_governance.faces import get_engine
 
     engine = get_engine(watchlist.pack_id)
     kind, body = frames.decode_payload(payload)
@@ -325,7 +322,7 @@ def _alerts_create(pending: list[PendingAlert], *, watchlist: WatchlistGallery, 
                     probe_image=ContentFile(item.probe_jpeg, name="probe.jpg"),
                     score=item.score, threshold=context.threshold, pack_id=watchlist.pack_id,
                     imaging=item.imaging, captured_at=captured_at,
-                    received_at=datetime.fromtimestamp(received_at, dt_timezone.utc), alerted_at=_now(),
+                    received_at=datetime.fromtimestamp(received_at, dt_timezone.utc), alerted_at=clock.now(),
                 )
                 written.append(alert)  # before saving: the probe file is written before the row, and a failed
                 alert.save(force_insert=True)  # insert must not leave it behind

@@ -22,8 +22,8 @@ from pathlib import Path
 import psutil
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.utils import timezone
 
+from lfr_governance import clock
 from .edge_client import EdgeAnswer, EdgeClient, jpeg_encode, on_canvas, percentile, read_image_file
 
 # One enrolment photograph per watchlisted person of shared/faces/deepface (person01..07); the photographs
@@ -75,7 +75,7 @@ def benchmark_deployment_setup(*, faces_dir: Path, nodes: int, stdout=print):
     from lfr_governance.accounts.services import team_get_or_create, user_create
     from watchlists import services as wl
 
-    run = timezone.now().strftime("%Y%m%d-%H%M%S")
+    run = clock.now().strftime("%Y%m%d-%H%M%S")
     team = team_get_or_create(name="Benchmark unit")
     people = {}
     for key, role, rank in (("intel", Role.INTELLIGENCE_OFFICER, Rank.CONSTABLE), ("reviewer", Role.REVIEWER,
@@ -106,7 +106,7 @@ def benchmark_deployment_setup(*, faces_dir: Path, nodes: int, stdout=print):
                                              camera_description="Benchmark camera")
         edge_nodes.append(node)
         tokens.append(token)
-    start = timezone.now() - timedelta(minutes=1)
+    start = clock.now() - timedelta(minutes=1)
     deployment = dep.deployment_create(
         actor=people["intel"], watchlist_version=version, edge_nodes=edge_nodes, starts_at=start,
         ends_at=start + timedelta(hours=3), title=f"Benchmark {run}", purpose="Pipeline benchmark",
@@ -329,7 +329,7 @@ def _engine_process(pack_id, gallery, threshold, frames, count, offset, rounds, 
 
     django.setup()  # a spawned process starts bare: settings first, then the engine
     from .engine import load_engine
-    from .runtime import engine_config
+    from lfr_governance.faces import engine_config
 
     engine = load_engine(pack_id, replace(engine_config(), intra_op_threads=1))
     for number in range(rounds):
@@ -349,7 +349,7 @@ def engine_throughput(frames: list[BenchmarkFrame], *, deployment_id: int, count
     from deployments.models import Deployment
 
     from .pipeline import _gallery_build
-    from .runtime import get_engine
+    from lfr_governance.faces import get_engine
 
     deployment = Deployment.objects.select_related("watchlist_version").get(pk=deployment_id)
     version = deployment.watchlist_version

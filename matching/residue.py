@@ -20,8 +20,8 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, models
-from django.utils import timezone
 
+from lfr_governance import clock
 from deployments.models import Deployment
 
 from . import frames
@@ -62,7 +62,7 @@ def residue_find(*, deployment: Deployment | None = None, frame_ids=(), markers=
     markers = [m for m in markers if m]
     if since is None:
         start = (deployment.went_live_at or deployment.starts_at) if deployment else None
-        since = (start or timezone.now() - timedelta(hours=24)) - timedelta(minutes=1)
+        since = (start or clock.now() - timedelta(hours=24)) - timedelta(minutes=1)
     _database(report, non_alert_ids, markers)
     _alerts(report, deployment)
     _media(report, non_alert_ids, markers)

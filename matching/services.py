@@ -20,9 +20,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 from PIL import Image
 
+from lfr_governance import clock
 from deployments.choices import DeploymentStatus
 from deployments.models import Deployment, DeploymentCounters, EdgeNode
 from lfr_governance.audit.models import Action
@@ -54,7 +54,7 @@ def edge_counting_deployment(node: EdgeNode, now: datetime | None = None) -> Dep
     """For a node with no live deployment now (its callers know it already: edge_node_live_deployment), the
     deployment its refused requests are counted against: the one whose window is open now, else one marked
     live, else the next scheduled one."""
-    now = now or timezone.now()
+    now = now or clock.now()
     active = node.deployments.filter(status__in=[DeploymentStatus.LIVE, DeploymentStatus.SCHEDULED])
     return (active.filter(starts_at__lte=now, ends_at__gt=now).first()
             or active.filter(status=DeploymentStatus.LIVE).first()
@@ -69,7 +69,7 @@ def edge_refusal_count(deployment: Deployment | None) -> None:
 def edge_admit(*, node: EdgeNode, live: Deployment | None, now: datetime | None = None) -> Deployment:
     """The node's live deployment (`live`, as its authentication found it), if the node may send now; refusals
     are counted where a deployment is known."""
-    now = now or timezone.now()
+    now = now or clock.now()
     deployment = live
     if deployment is None:
         edge_refusal_count(edge_counting_deployment(node, now))
@@ -98,7 +98,7 @@ def _refuse(deployment: Deployment, code: str, message: str, status: int = 400) 
 
 
 def edge_time_check(*, deployment: Deployment, captured_at: datetime, now: datetime | None = None) -> None:
-    now = now or timezone.now()
+    now = now or clock.now()
     skew = settings.LFR_EDGE_MAX_CLOCK_SKEW_SECONDS
     if abs((now - captured_at).total_seconds()) > skew:
         raise _refuse(deployment, "clock_skew", (
@@ -223,7 +223,7 @@ def detections_receive(*, node: EdgeNode, deployment: Deployment, crops: list[fr
 
 def edge_status(*, node: EdgeNode, live: Deployment | None, now: datetime | None = None) -> dict:
     """What GET status answers; `live` is the node's live deployment as its authentication found it."""
-    now = now or timezone.now()
+    now = now or clock.now()
     deployment = live or edge_counting_deployment(node, now)
     return {
         "edge_node": node.name,
@@ -267,7 +267,7 @@ def alert_adjudicate(*, actor, alert: Alert, decision: str) -> Alert:
     if alert.decision:
         raise ValidationError(f"This alert was already decided ({alert.get_decision_display().lower()}) by "
                               f"{alert.decided_by.get_username() if alert.decided_by else 'another operator'}.")
-    alert.decision, alert.decided_by, alert.decided_at = decision, actor, timezone.now()
+    alert.decision, alert.decided_by, alert.decided_at = decision, actor, clock.now()
     alert.save(update_fields=["decision", "decided_by", "decided_at"])
     record(action=Action.ALTERATION, event="alert.adjudicate", actor=actor, target=alert,
            deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref,
@@ -288,7 +288,7 @@ def alert_outcome_record(*, actor, alert: Alert, outcome: str, text: str = "") -
     text = text.strip()
     if outcome == Outcome.OTHER and not text:
         raise ValidationError({"outcome_text": "Describe the outcome."})
-    alert.outcome, alert.outcome_text, alert.outcome_by, alert.outcome_at = outcome, text, actor, timezone.now()
+    alert.outcome, alert.outcome_text, alert.outcome_by, alert.outcome_at = outcome, text, actor, clock.now()
     alert.save(update_fields=["outcome", "outcome_text", "outcome_by", "outcome_at"])
     record(action=Action.ALTERATION, event="alert.outcome", actor=actor, target=alert,
            deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref,

@@ -20,6 +20,7 @@ from django.utils.dateformat import format as date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lfr_governance import clock
 from deployments.choices import DeploymentStatus
 from lfr_governance.navigation import safe_next
 from lfr_governance.permissions import require_role_perm
@@ -158,7 +159,7 @@ def feed(request, pk: int):
         "alerts": [_alert_data(alert) for alert in new],
         "states": [_alert_state(alert) for alert in recent],
         "awaiting_decision": selectors.alerts_awaiting_decision(deployment),
-        "server_time": timezone.now().isoformat(),
+        "server_time": clock.now().isoformat(),
     })
 
 

@@ -15,8 +15,8 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
 
+from lfr_governance import clock
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 
@@ -145,7 +145,7 @@ def bulk_import_run(*, import_id: int) -> None:
             accepted = sum(1 for r in results if r["accepted"])
             BulkImport.objects.filter(pk=bulk.pk).update(
                 status=BulkImportStatus.DONE, processed_rows=len(results), accepted_rows=accepted, results=results,
-                finished_at=timezone.now(),
+                finished_at=clock.now(),
             )
             record(action=Action.COLLECTION, event="watchlist.bulk_import_finish", actor=actor, target=bulk,
                    changes={"rows": len(results), "accepted": accepted})
@@ -153,7 +153,7 @@ def bulk_import_run(*, import_id: int) -> None:
         _delete_files(written)
         BulkImport.objects.filter(pk=bulk.pk).update(
             status=BulkImportStatus.FAILED, processed_rows=len(results), accepted_rows=0, results=[],
-            error=f"The import stopped and nothing from it was kept: {_error_text(exc)}", finished_at=timezone.now(),
+            error=f"The import stopped and nothing from it was kept: {_error_text(exc)}", finished_at=clock.now(),
         )
         record(action=Action.ALTERATION, event="watchlist.bulk_import_fail", actor=actor, target=bulk,
                changes={"error": _error_text(exc)[:500]})

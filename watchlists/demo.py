@@ -11,8 +11,7 @@ from pathlib import Path
 import cv2
 from django.contrib.auth.models import User
 
-from matching.engine import decode_image
-from matching.runtime import get_engine
+from lfr_governance.faces import decode_image, get_engine
 
 from . import services
 from .models import Watchlist

@@ -6,6 +6,7 @@ from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from lfr_governance.accounts.models import Team
+from lfr_governance.clock import ClockDateTimeField
 
 from .choices import BulkImportStatus, ImageSource, ImageState, LegalBasis, ReviewStatus, VersionStatus
 
@@ -18,7 +19,7 @@ class Watchlist(models.Model):
     intelligence_case_ref = models.CharField("intelligence case reference", max_length=64)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="watchlists")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = ClockDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -53,7 +54,7 @@ class WatchlistVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     destroyed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = ClockDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["watchlist", "-number"]
@@ -92,8 +93,8 @@ class WatchlistEntry(models.Model):
     subject_under_18 = models.BooleanField("subject is under 18", default=False)
     under_18_rationale = models.TextField(blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = ClockDateTimeField(auto_now_add=True)
+    updated_at = ClockDateTimeField(auto_now=True)
     review_status = models.CharField(max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -137,7 +138,7 @@ class ReferenceImage(models.Model):
     template = models.BinaryField(null=True, blank=True, editable=False)
     pack_id = models.CharField(max_length=64, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = ClockDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -172,7 +173,7 @@ class BulkImport(models.Model):
     results = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = ClockDateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

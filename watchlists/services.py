@@ -11,9 +11,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from lfr_governance import clock
 from lfr_governance.accounts.choices import Role
 from lfr_governance.accounts.models import Team
 from lfr_governance.accounts.roles import user_has_role
@@ -253,8 +253,7 @@ def _entry_back_to_review(entry: WatchlistEntry) -> None:
 
 def reference_image_assess(*, image_id: int) -> ReferenceImage | None:
     """Runs the quality gate and makes the template (Celery task body). The engine runs outside any transaction."""
-    from matching.engine import decode_image
-    from matching.runtime import get_engine
+    from lfr_governance.faces import decode_image, get_engine
 
     image = ReferenceImage.objects.filter(pk=image_id, state=ImageState.QUEUED).first()
     if image is None:
@@ -306,7 +305,7 @@ def entry_review(*, actor, entry: WatchlistEntry, approve: bool, reason: str = "
     if not approve and not reason.strip():
         raise ValidationError({"reason": "Say why the entry is returned, so its author can put it right."})
     entry.review_status = ReviewStatus.APPROVED if approve else ReviewStatus.RETURNED
-    entry.reviewed_by, entry.reviewed_at, entry.review_reason = actor, timezone.now(), reason.strip()
+    entry.reviewed_by, entry.reviewed_at, entry.review_reason = actor, clock.now(), reason.strip()
     entry.save()
     record(action=Action.ALTERATION, event="watchlist.entry_review", actor=actor, target=entry,
            subject_ref=entry.subject_ref, changes={"decision": entry.review_status, "reason": entry.review_reason})
@@ -368,7 +367,7 @@ def watchlist_freeze(*, actor, watchlist: Watchlist) -> WatchlistVersion:
     draft.digest = version_digest(draft)
     draft.size = draft.entries.count()
     draft.pack_id = draft.entries.first().images.filter(state=ImageState.ACCEPTED).first().pack_id
-    draft.status, draft.frozen_at, draft.frozen_by = VersionStatus.FROZEN, timezone.now(), actor
+    draft.status, draft.frozen_at, draft.frozen_by = VersionStatus.FROZEN, clock.now(), actor
     draft.save()
     record(action=Action.ALTERATION, event="watchlist.freeze", actor=actor, target=draft,
            changes={"digest": draft.digest, "size": draft.size, "pack": draft.pack_id, "number": draft.number})
@@ -401,7 +400,7 @@ def watchlist_version_destroy(*, version: WatchlistVersion, reason: str, actor=N
     version = WatchlistVersion.objects.select_for_update().get(pk=version.pk)
     if version.status == VersionStatus.DESTROYED:
         return version.manifest
-    now = timezone.now()
+    now = clock.now()
     entries = list(version.entries.prefetch_related("images").order_by("subject_ref"))
     manifest = WatchlistManifest.objects.create(
         version=version, digest=version.digest, reason=reason, destroyed_at=now,

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
-from django.utils import timezone
 
+from lfr_governance import clock
 from lfr_governance.request_context import client_ip_var, request_id_var
 
 from .models import ACTIONS_NEEDING_JUSTIFICATION, Action, AuditEvent
@@ -109,7 +109,7 @@ def record(
         last_hash = last_hash or GENESIS_HASH
         row = AuditEvent(
             id=new_id,
-            occurred_at=timezone.now(),
+            occurred_at=clock.now(),
             actor=actor,
             actor_label=label[:200],
             edge_node_ref=edge_node_ref,

@@ -6,16 +6,14 @@ what the retention policy says is due. Marked "(demo, finished)" everywhere it s
 """
 
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
 from importlib.util import find_spec
 from pathlib import Path
-from unittest import mock
 
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from lfr_governance import clock
 from deployments import services as deployments
 from deployments.models import Deployment, EdgeNode
 from matching import counts, frames, pipeline
@@ -28,14 +26,6 @@ from . import holds, services
 
 TITLE = "Market day operation (demo, finished)"
 OPERATION = "Operation Merlin (demo, finished)"
-
-
-@contextmanager
-def _clock(moment: list[datetime]):
-    """Sets the time the services and the pipeline see to moment[0]."""
-    with mock.patch.object(timezone, "now", lambda: moment[0]), \
-            mock.patch.object(pipeline, "_now", lambda: moment[0].astimezone(dt_timezone.utc)):
-        yield
 
 
 def _frames() -> list[tuple[str, bytes]]:
@@ -52,10 +42,9 @@ def demo_finished_deployment(stdout=None) -> Deployment | None:
     node = EdgeNode.objects.filter(name="Demo camera 1").first()
     if node is None:
         return None
-    local_day = timezone.localdate() - timedelta(days=40)
+    local_day = clock.localdate() - timedelta(days=40)
     start = timezone.make_aware(datetime.combine(local_day, datetime.min.time()).replace(hour=10))
-    moment = [start - timedelta(days=3)]
-    with _clock(moment):
+    with clock.set_to(start - timedelta(days=3)):
         version = demo_watchlist(operation_name=OPERATION, case_ref="CASE/DEMO/002").versions.get(status="frozen")
         deployment = deployments.deployment_create(
             actor=intel, watchlist_version=version, edge_nodes=[node], starts_at=start, ends_at=start + timedelta(hours=2),
@@ -76,20 +65,20 @@ def demo_finished_deployment(stdout=None) -> Deployment | None:
                                        placed_at=start - timedelta(minutes=30))
         deployments.leaflet_record_add(actor=intel, deployment=deployment, count=400, window_start=start,
                                        window_end=start + timedelta(hours=2), where="Market Street")
-        moment[0] = start + timedelta(minutes=1)
+        clock.move_to(start + timedelta(minutes=1))
         deployments.deployments_schedule_tick()
         run_id = uuid.uuid4().hex[:8]  # frame ids are unique per node, across databases sharing a Redis too
         for number, (name, data) in enumerate(_frames() * 3):
-            moment[0] = start + timedelta(minutes=5 + 3 * number)
+            clock.move_to(start + timedelta(minutes=5 + 3 * number))
             frame_id = f"demo-{run_id}-{number:03d}"
             # What the edge API does on receipt (without a Celery hop: the frame is processed here).
             frames.payload_store(deployment.pk, node.pk, frame_id, frames.encode_frame(data))
             counts.frame_received(deployment.pk)
             pipeline.frame_process(deployment_id=deployment.pk, node_id=node.pk, frame_id=frame_id,
-                                   captured_at=moment[0].isoformat(), received_at=pipeline.time.time(),
+                                   captured_at=clock.now().isoformat(), received_at=pipeline.time.time(),
                                    camera="Market entrance")
         alerts = list(Alert.objects.filter(deployment=deployment).order_by("id"))
-        moment[0] = start + timedelta(minutes=70)
+        clock.move_to(start + timedelta(minutes=70))
         decisions = [Decision.CONFIRMED, Decision.FALSE_ALERT, Decision.UNDETERMINED]
         for index, alert in enumerate(alerts):
             decision = decisions[index % len(decisions)]
@@ -97,12 +86,12 @@ def demo_finished_deployment(stdout=None) -> Deployment | None:
             if decision == Decision.CONFIRMED:
                 outcome = Outcome.ARRESTED if index == 0 else Outcome.WORDS_OF_ADVICE
                 matching.alert_outcome_record(actor=operator, alert=alert, outcome=outcome)
-        moment[0] = start + timedelta(hours=2)
+        clock.move_to(start + timedelta(hours=2))
         deployments.deployments_schedule_tick()
-        moment[0] = start + timedelta(hours=3)
+        clock.move_to(start + timedelta(hours=3))
         if alerts:
             holds.legal_hold_place(actor=intel, alert=alerts[0], reason="Evidence in the arrest case (demo)",
-                                   owner=intel, review_date=timezone.localdate() + timedelta(days=90 + 40))
+                                   owner=intel, review_date=clock.localdate() + timedelta(days=90 + 40))
         deployments.deployment_review(actor=intel, deployment=Deployment.objects.get(pk=deployment.pk),
                                       what_happened="One arrest; the other alerts were resolved on the street.")
     run = services.purge_run()

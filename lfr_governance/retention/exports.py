@@ -10,6 +10,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from lfr_governance import clock
 from . import charts
 from .selectors import deletions_by_day, held_by_age
 
@@ -50,7 +51,7 @@ def report_pdf(reports: list[dict], summary: dict) -> bytes:
     last = summary["last_success"]
     story = [
         Paragraph("Retention and deletion report", styles["Title"]),
-        Paragraph(f"Produced {_when(timezone.now())}. Last successful purge: "
+        Paragraph(f"Produced {_when(clock.now())}. Last successful purge: "
                   f"{_when(last.finished_at) if last else 'never'}. Overdue records: {summary['overdue_total']}.",
                   styles["Normal"]),
         Spacer(1, 4 * mm),

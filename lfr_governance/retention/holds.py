@@ -4,8 +4,8 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 
+from lfr_governance import clock
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from lfr_governance.permissions import has_role_perm, restrict
@@ -27,7 +27,7 @@ def legal_hold_place(*, actor, alert, reason: str, owner, review_date: date) -> 
     errors = {}
     if len(reason.strip()) < 10:
         errors["reason"] = "Give the reason for the hold (at least 10 characters), e.g. the case it is evidence in."
-    if review_date <= timezone.localdate():
+    if review_date <= clock.localdate():
         errors["review_date"] = "The review date must be in the future."
     if LegalHold.objects.filter(alert=alert, released_at__isnull=True).exists():
         errors["alert"] = "This alert is already under a legal hold."
@@ -35,7 +35,7 @@ def legal_hold_place(*, actor, alert, reason: str, owner, review_date: date) -> 
         raise ValidationError(errors)
     hold = LegalHold.objects.create(
         alert=alert, alert_ref=str(alert.pk), deployment_id=alert.deployment_id, reason=reason.strip(), owner=owner,
-        review_date=review_date, placed_by=actor, placed_at=timezone.now(),
+        review_date=review_date, placed_by=actor, placed_at=clock.now(),
     )
     record(action=Action.ALTERATION, event="retention.hold_place", actor=actor, target=hold,
            deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref,
@@ -54,7 +54,7 @@ def legal_hold_release(*, actor, hold: LegalHold, reason: str) -> LegalHold:
         raise ValidationError("This hold has already been released.")
     if len(reason.strip()) < 5:
         raise ValidationError({"reason": "Say why the hold is released."})
-    hold.released_at, hold.released_by, hold.release_reason = timezone.now(), actor, reason.strip()
+    hold.released_at, hold.released_by, hold.release_reason = clock.now(), actor, reason.strip()
     hold.save()
     record(action=Action.ALTERATION, event="retention.hold_release", actor=actor, target=hold,
            deployment_id=hold.deployment_id, changes={"alert": hold.alert_ref, "reason": reason.strip()})

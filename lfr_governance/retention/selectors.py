@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from lfr_governance import clock
 from deployments.models import Deployment
 from lfr_governance.audit.models import AuditEvent
 
@@ -24,7 +25,7 @@ def report_deployments() -> QuerySet:
 
 
 def deployment_retention(deployment: Deployment, now: datetime | None = None) -> dict:
-    now = now or timezone.now()
+    now = now or clock.now()
     rows = []
     for kind in data_kinds():
         if kind.report is not None:
@@ -52,7 +53,7 @@ def deployment_retention(deployment: Deployment, now: datetime | None = None) ->
 def retention_summary(now: datetime | None = None) -> dict:
     from django.conf import settings
 
-    now = now or timezone.now()
+    now = now or clock.now()
     last = last_successful_purge()
     max_age = timedelta(minutes=settings.LFR_PURGE_MAX_AGE_MINUTES)
     overdue = overdue_counts(now)
@@ -68,7 +69,7 @@ def retention_summary(now: datetime | None = None) -> dict:
 
 
 def deletions_by_day(days: int = 31, now: datetime | None = None) -> list[tuple[str, int]]:
-    now = now or timezone.now()
+    now = now or clock.now()
     since = now - timedelta(days=days)
     rows = (AuditEvent.objects.filter(action="erasure", occurred_at__gte=since)
             .annotate(day=TruncDate("occurred_at")).values_list("day", flat=True))
@@ -79,7 +80,7 @@ def deletions_by_day(days: int = 31, now: datetime | None = None) -> list[tuple[
 
 def held_by_age(now: datetime | None = None) -> dict[str, list[int]]:
     """{kind label: [count per AGE_BUCKETS]} for the records each kind still holds."""
-    now = now or timezone.now()
+    now = now or clock.now()
     result = {}
     for kind in data_kinds():
         if kind.held_since is None:

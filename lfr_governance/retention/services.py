@@ -6,8 +6,8 @@ import logging
 import socket
 
 from django.db import connection, transaction
-from django.utils import timezone
 
+from lfr_governance import clock
 from .kinds import data_kinds
 from .models import PurgeRun, PurgeRunStatus
 
@@ -31,8 +31,8 @@ def purge_run(now=None) -> PurgeRun | None:
     if not _try_lock():
         return None
     try:
-        now = now or timezone.now()
-        run = PurgeRun.objects.create(started_at=timezone.now(), worker=socket.gethostname())
+        now = now or clock.now()
+        run = PurgeRun.objects.create(started_at=clock.now(), worker=socket.gethostname())
         deleted: dict[str, int] = {}
         errors: list[dict] = []
         for kind in data_kinds():
@@ -47,7 +47,7 @@ def purge_run(now=None) -> PurgeRun | None:
                 except Exception as exc:  # one bad record must not stop the rest; it is reported
                     log.exception("retention purge of %s %s failed", kind.key, record.pk)
                     errors.append({"kind": kind.key, "record": record.pk, "error": f"{exc.__class__.__name__}: {exc}"})
-        run.finished_at = timezone.now()
+        run.finished_at = clock.now()
         run.deleted, run.errors = deleted, errors
         run.status = PurgeRunStatus.FAILED if errors else PurgeRunStatus.SUCCEEDED
         run.save()
@@ -66,6 +66,6 @@ def overdue_counts(now=None, grace_minutes: int | None = None) -> dict[str, int]
 
     from django.conf import settings
 
-    now = now or timezone.now()
+    now = now or clock.now()
     grace = timedelta(minutes=grace_minutes if grace_minutes is not None else settings.LFR_PURGE_GRACE_MINUTES)
     return {kind.key: len(list(kind.due(now - grace))) for kind in data_kinds() if kind.due is not None}

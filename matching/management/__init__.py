@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from matching.runtime import engine_config as engine_config_from_settings  # noqa: F401  (one mapping)
+from lfr_governance.faces import engine_config as engine_config_from_settings  # noqa: F401  (one mapping)
 
 
 def faces_dir_from_settings() -> Path:

@@ -161,8 +161,8 @@ def test_detections_with_landmarks_or_without_make_alerts(live, node, client, fa
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
-    from matching.runtime import get_engine
-    from matching.engine import decode_image
+    from lfr_governance.faces import get_engine
+    from lfr_governance.faces import decode_image
 
     crop = jpeg_of(face_bytes("img2.jpg"), size=(300, 300))
     face = get_engine().detect(decode_image(crop))[0]

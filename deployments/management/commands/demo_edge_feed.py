@@ -11,8 +11,8 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from django.utils import timezone
 
+from lfr_governance import clock
 from deployments.demo import DEMO_TITLE, _stored_tokens
 from deployments.models import Deployment
 
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         if not token:
             raise CommandError("No demo edge token is stored: run demo_setup first.")
         deadline = time.monotonic() + wait
-        while not Deployment.objects.filter(title=DEMO_TITLE, status="live", ends_at__gt=timezone.now()).exists():
+        while not Deployment.objects.filter(title=DEMO_TITLE, status="live", ends_at__gt=clock.now()).exists():
             if time.monotonic() > deadline:
                 raise CommandError("The demo deployment did not go live in time.")
             time.sleep(5)

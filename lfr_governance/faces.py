@@ -1,4 +1,13 @@
-"""The face engine as this process uses it: built once from settings, then reused."""
+"""The face engine as the Django side uses it: built once per process from settings, then reused.
+
+The engine itself (`matching/engine/`) knows no Django: arrays in, arrays and dataclasses out. This
+module is the one place that maps settings onto it (model folders, threads, the quality gate's
+limits from policy) and finds a pack's calibration, so watchlists (enrolment), deployments (the
+authorising officer's estimate) and matching (the live pipeline) share one engine per process and
+none of them reaches into another app for it.
+"""
+
+from __future__ import annotations
 
 import threading
 from functools import lru_cache
@@ -6,9 +15,17 @@ from pathlib import Path
 
 from django.conf import settings
 
-from matching.engine import EngineConfig, FaceEngine, load_engine
+from matching.engine import EngineConfig, FaceEngine, ModelPack, decode_image, load_engine, load_manifest
+from matching.engine.calibration import expected_false_alerts, load_calibration
+from matching.engine.packs import MANIFEST_DIR
+
+__all__ = [
+    "calibration_for_pack", "decode_image", "engine_config", "expected_false_alerts", "get_engine",
+    "load_manifest", "ModelPack",
+]
 
 _lock = threading.Lock()
+SHIPPED_CALIBRATION_DIR = MANIFEST_DIR / "calibration"
 
 
 def engine_config() -> EngineConfig:
@@ -32,13 +49,8 @@ def get_engine(pack_id: str | None = None) -> FaceEngine:
         return _engine(pack_id or settings.LFR_FACE_PACK)
 
 
-SHIPPED_CALIBRATION_DIR = Path(__file__).resolve().parent / "engine" / "packs" / "calibration"
-
-
 def calibration_for_pack(pack_id: str) -> dict:
     """The pack's calibration: the operator's own run (LFR_CALIBRATION_DIR) if there is one, else the shipped one."""
-    from matching.engine.calibration import load_calibration
-
     try:
         return load_calibration(Path(settings.LFR_CALIBRATION_DIR), pack_id)
     except FileNotFoundError:
