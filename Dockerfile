@@ -9,6 +9,7 @@ COPY lfr_governance ./lfr_governance
 COPY watchlists ./watchlists
 COPY deployments ./deployments
 COPY matching ./matching
+COPY tools ./tools
 RUN pip install .
 COPY . .
 RUN DJANGO_SETTINGS_MODULE=lfr_governance.settings.development python manage.py collectstatic --noinput

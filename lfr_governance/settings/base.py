@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "watchlists",
     "deployments",
     "matching",
+    "tools",  # demo data, edge simulator, benchmark, proof of deletion: imports the apps, never imported by them
 ]
 
 MIDDLEWARE = [
@@ -151,18 +152,18 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+from .policy import LFR_PURGE_INTERVAL_SECONDS  # noqa: E402
+
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "lfr_governance.heartbeat", "schedule": 15.0},
     # Opens processing at each deployment's start and closes it at its end.
     "deployments-schedule-tick": {"task": "deployments.schedule_tick", "schedule": 10.0},
     # Deletes what the retention policy says is due.
-    "retention-purge": {"task": "retention.purge", "schedule": 300.0},
+    "retention-purge": {"task": "retention.purge", "schedule": float(LFR_PURGE_INTERVAL_SECONDS)},
 }
 # /healthz answers 503 when no worker has answered for this long.
 LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=60)
-
-# People and authorisation
-LFR_AO_MIN_RANK = env("LFR_AO_MIN_RANK", default="superintendent")
 
 # Face engine
 LFR_FACE_PACK = env("LFR_FACE_PACK", default="yunet-sface")
@@ -210,8 +211,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL_SECONDS", default=10),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
-# Test only: the frame task sleeps this long before processing, so a test can kill the worker mid-task.
-LFR_PIPELINE_TEST_DELAY_SECONDS = env.float("LFR_PIPELINE_TEST_DELAY_SECONDS", default=0.0)
 # How often the operator console asks for new alerts.
 LFR_CONSOLE_POLL_MILLISECONDS = env.int("LFR_CONSOLE_POLL_MILLISECONDS", default=800)
 # Celery closes the database connection around every task unless told to reuse it; a new PostgreSQL

@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from pypdf import PdfReader
 
-from lfr_governance.accounts.management.commands.demo_setup import demo_password
-from lfr_governance.retention.demo import TITLE
 from deployments.models import Deployment
 from tests.conftest import sign_in
+from tools.demo.finished_deployment import TITLE
+from tools.demo.people import demo_password
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

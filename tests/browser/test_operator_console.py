@@ -8,13 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from lfr_governance.audit.models import AuditEvent
-from matching.edge_client import EdgeClient
 from matching.models import Alert
 from tests.conftest import sign_in
 from tests.matching.conftest import (  # noqa: F401  (fixtures)
     _clean_redis_keys, add_entry, application, authorised, dep_people,
     face_bytes, frozen, jpeg_of, live, node, people, scheduled, watchlist, window,
 )
+from tools.edge_client import EdgeClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -18,8 +18,8 @@ def test_demo_setup_is_idempotent_and_prints_logins(capsys):
         assert any(user_roles(u) == {role.value} for u in User.objects.all()), role
     assert "intel-demo-2026" in first and "dpo-demo-2026" in first
     from deployments.models import Deployment
-    from lfr_governance.retention.demo import TITLE
-    from watchlists.demo import DEMO_OPERATION
+    from tools.demo.finished_deployment import TITLE
+    from tools.demo.watchlist import DEMO_OPERATION
 
     version = Watchlist.objects.get(operation_name=DEMO_OPERATION).versions.get()
     assert version.status == "frozen" and version.size >= 3 and len(version.digest) == 64

@@ -16,9 +16,9 @@ from PIL import Image
 from deployments import services as deployment_services
 from deployments.models import DeploymentCounters
 from matching import frames
-from matching.edge_client import on_canvas
 from tests.deployments.conftest import application, authorised, dep_people, node, scheduled  # noqa: F401
 from tests.watchlists.conftest import add_entry, face_bytes, people, watchlist  # noqa: F401
+from tools.edge_client import on_canvas
 from watchlists import services as watchlist_services
 
 from tests.conftest import MEDIA_ROOT  # noqa: E402,F401  (the run's own media folder)

@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 
 from deployments.models import Deployment
 from matching import frames
-from matching.edge_client import EdgeClient
 from matching.models import Alert
+from tools.edge_client import EdgeClient
 from watchlists.models import ReferenceImage
 
 from .conftest import counters_of, jpeg_of, wait_for
@@ -65,7 +65,7 @@ def test_benchmark_pipeline_sets_up_loads_and_reports(celery_worker_process, liv
 
 @pytest.mark.parametrize("share, watchlisted", [(0.02, 2), (0.25, 25), (0.5, 50)])
 def test_benchmark_frames_hold_the_asked_share_of_watchlisted_faces(faces_dir, share, watchlisted):
-    from matching.pipeline_benchmark import benchmark_frames
+    from tools.benchmarks.frames import benchmark_frames
 
     frames = benchmark_frames(faces_dir, (320, 180), share)
     assert len(frames) == 100 and sum(f.watchlisted for f in frames) == watchlisted
@@ -83,8 +83,9 @@ def test_benchmark_frames_hold_the_asked_share_of_watchlisted_faces(faces_dir, s
     (150, "at saturation"),
 ])
 def test_the_benchmark_calls_saturation_only_when_a_backlog_was_left(done_when_sending_stopped, state):
-    from matching.edge_client import EdgeAnswer
-    from matching.pipeline_benchmark import EngineRun, RunResult, Sent, report
+    from tools.benchmarks.engine_alone import EngineRun
+    from tools.benchmarks.pipeline import RunResult, Sent, report
+    from tools.edge_client import EdgeAnswer
 
     result = RunResult(load_started=1000.0, load_ended=1030.0, drained_at=1031.0,
                        processed_at_load_end=done_when_sending_stopped, processed=300, deleted=300)
@@ -113,7 +114,7 @@ def test_the_edge_client_retries_with_backoff_and_honours_retry_after(monkeypatc
 
     client = EdgeClient("http://edge.invalid", "token", retries=4, backoff=0.1)
     monkeypatch.setattr(client, "_request", request)
-    monkeypatch.setattr("matching.edge_client.time.sleep", pauses.append)
+    monkeypatch.setattr("tools.edge_client.time.sleep", pauses.append)
     answer = client.post_frame(b"jpeg", frame_id="f-1", camera="c")
     assert answer.attempts == 4 and answer.code == "duplicate_frame" and answer.accepted
     assert 0.1 <= pauses[0] < 0.2 and 0.2 <= pauses[1] < 0.3 and pauses[2] >= 1  # doubling; Retry-After wins

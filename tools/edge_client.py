@@ -9,12 +9,11 @@ Django import: it can run on an edge node.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-
-import json
 
 import cv2
 import numpy as np
@@ -30,6 +29,7 @@ def edge_base(url: str) -> str:
 
 
 def utc_now_iso() -> str:
+    # The camera's own clock, not the application's: the server checks it against its clock for skew.
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
@@ -74,14 +74,6 @@ class EdgeClient:
         fields = [("frame_id", frame_id), ("captured_at", captured_at), ("camera", camera),
                   ("image", (f"{frame_id}.jpg", jpeg, "image/jpeg"))]
         return self._post("frames", frame_id, fields)
-
-    def post_detections(self, crops: list[bytes], landmarks: list | None, *, frame_id: str, camera: str,
-                        captured_at: str | None = None) -> EdgeAnswer:
-        fields = [("frame_id", frame_id), ("captured_at", captured_at or utc_now_iso()), ("camera", camera)]
-        if landmarks is not None:
-            fields.append(("landmarks", json.dumps(landmarks)))
-        fields += [("crops", (f"{frame_id}-{i}.jpg", crop, "image/jpeg")) for i, crop in enumerate(crops)]
-        return self._post("detections", frame_id, fields)
 
     def _post(self, endpoint: str, frame_id: str, fields: list) -> EdgeAnswer:
         sent_at = time.time()

@@ -8,7 +8,6 @@ Runs against a live server (web, Celery worker, Redis, PostgreSQL) whose databas
 
 from __future__ import annotations
 
-import csv
 import secrets
 import threading
 import time
@@ -20,49 +19,23 @@ from decimal import Decimal
 from pathlib import Path
 
 import psutil
-from django.conf import settings
+import psycopg
+from django.contrib.auth.models import User
 from django.db import close_old_connections, connection
 
+from deployments import services as dep
+from deployments.models import Deployment, DeploymentCounters
 from lfr_governance import clock
-from .edge_client import EdgeAnswer, EdgeClient, jpeg_encode, on_canvas, percentile, read_image_file
+from lfr_governance.accounts.choices import Rank, Role
+from lfr_governance.accounts.services import team_get_or_create, user_create
+from matching import frames as frame_store
+from matching.engine import Gallery
+from matching.pipeline import _gallery_build
+from tools.edge_client import EdgeAnswer, EdgeClient, percentile
+from watchlists import services as wl
 
-# One enrolment photograph per watchlisted person of shared/faces/deepface (person01..07); the photographs
-# with several faces are never used.
-ENROLMENT = {"person01": "img1.jpg", "person02": "img3.jpg", "person03": "img8.jpg", "person04": "img13.jpg",
-             "person05": "img16.jpg", "person06": "img18.jpg", "person07": "img20.jpg"}
-MULTI_FACE = {"img31.jpg", "img41.jpg", "img54.jpg", "img59.jpg", "img62.jpg"}
-
-
-@dataclass
-class BenchmarkFrame:
-    jpeg: bytes
-    watchlisted: bool
-
-
-def benchmark_frames(faces_dir: Path, size: tuple[int, int], match_share: float) -> list[BenchmarkFrame]:
-    """640x360 (or `size`) frames with one face each: photographs not used for enrolment, watchlisted or not."""
-    folder = Path(faces_dir) / "deepface"
-    with (folder / "identities.csv").open() as fh:
-        rows = [(r["file"], r["identity"]) for r in csv.DictReader(fh)]
-    usable = [(f, p) for f, p in rows if f not in ENROLMENT.values() and f not in MULTI_FACE]
-    matched = [BenchmarkFrame(jpeg_encode(on_canvas(read_image_file(folder / f), *size)), True)
-               for f, p in usable if p in ENROLMENT]
-    others = [BenchmarkFrame(jpeg_encode(on_canvas(read_image_file(folder / f), *size)), False)
-              for f, p in usable if p not in ENROLMENT]
-    if match_share >= 1 or not others:
-        return matched
-    if match_share <= 0 or not matched:
-        return others
-    # Interleaved so that every stretch of the sequence holds the share (photographs repeat as needed).
-    mixed, m, o = [], 0, 0
-    for _ in range(max(100, len(matched) + len(others))):
-        if m / max(1, m + o) < match_share:
-            mixed.append(matched[m % len(matched)])
-            m += 1
-        else:
-            mixed.append(others[o % len(others)])
-            o += 1
-    return mixed
+from .engine_alone import EngineRun
+from .frames import ENROLMENT, BenchmarkFrame
 
 
 # --- Setting up a deployment of its own -------------------------------------------------------
@@ -70,19 +43,12 @@ def benchmark_frames(faces_dir: Path, size: tuple[int, int], match_share: float)
 
 def benchmark_deployment_setup(*, faces_dir: Path, nodes: int, stdout=print):
     """A live deployment over a frozen watchlist of the seven, with `nodes` edge nodes: (deployment, tokens)."""
-    from deployments import services as dep
-    from lfr_governance.accounts.choices import Rank, Role
-    from lfr_governance.accounts.services import team_get_or_create, user_create
-    from watchlists import services as wl
-
     run = clock.now().strftime("%Y%m%d-%H%M%S")
     team = team_get_or_create(name="Benchmark unit")
     people = {}
     for key, role, rank in (("intel", Role.INTELLIGENCE_OFFICER, Rank.CONSTABLE), ("reviewer", Role.REVIEWER,
                             Rank.SERGEANT), ("ao", Role.AUTHORISING_OFFICER, Rank.SUPERINTENDENT),
                             ("admin", Role.ADMINISTRATOR, Rank.CIVILIAN), ("operator", Role.OPERATOR, Rank.CONSTABLE)):
-        from django.contrib.auth.models import User
-
         username = f"bench-{key}"
         people[key] = User.objects.filter(username=username).first() or user_create(
             username=username, password=secrets.token_urlsafe(18), roles=[role], rank=rank, team=team)
@@ -185,17 +151,13 @@ def _cpu_seconds() -> dict[str, float]:
 
 
 def _counters(deployment_id: int) -> tuple[int, int]:
-    from deployments.models import DeploymentCounters
-
     row = DeploymentCounters.objects.filter(deployment_id=deployment_id).values_list(
         "frames_processed", "frames_deleted").first()
     return row or (0, 0)
 
 
 def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[BenchmarkFrame], fps: float,
-             duration: float, warmup: int, in_flight: int, drain_timeout: float, stdout=print) -> RunResult:
-    from . import frames as frame_store
-
+             duration: float, warmup: int, in_flight: int, drain_timeout: float) -> RunResult:
     result = RunResult()
     run = secrets.token_hex(3)
     clients = [EdgeClient(url, token, retries=2, backoff=0.1) for token in tokens]
@@ -214,8 +176,6 @@ def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[Be
     def watch_alerts():
         """Alerts as they commit, from the database's own announcement (migration matching 0003): no polling, so
         the watcher takes next to no CPU from the system it measures, and an alert is seen when it is visible."""
-        import psycopg
-
         params = {k: v for k, v in connection.get_connection_params().items()
                   if k not in ("cursor_factory", "context", "prepare_threshold")}
         with psycopg.connect(**params, autocommit=True) as listener:
@@ -296,94 +256,11 @@ def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[Be
     return result
 
 
-@dataclass
-class EngineRun:
-    fps: float
-    cpu_ms: float  # CPU per frame
-    description: str
-
-
-def _engine_loop(engine, gallery, threshold: float, frames: list[BenchmarkFrame], count: int, offset: int = 0,
-                 warm: bool = True):
-    from .engine import decode_image
-
-    def one(frame: BenchmarkFrame) -> None:
-        _, embeddings = engine.templates(decode_image(frame.jpeg))
-        if len(embeddings):
-            gallery.search(embeddings, k=1, threshold=threshold)
-
-    if warm:
-        for frame in frames[:5]:
-            one(frame)
-    cpu_before, started = time.process_time(), time.perf_counter()
-    for index in range(count):
-        one(frames[(index + offset) % len(frames)])
-    return count, time.perf_counter() - started, time.process_time() - cpu_before
-
-
-def _engine_process(pack_id, gallery, threshold, frames, count, offset, rounds, start, answers) -> None:
-    """One of the parallel engine processes: its own engine with one ONNX thread, as a worker process has."""
-    from dataclasses import replace
-
-    import django
-
-    django.setup()  # a spawned process starts bare: settings first, then the engine
-    from .engine import load_engine
-    from lfr_governance.faces import engine_config
-
-    engine = load_engine(pack_id, replace(engine_config(), intra_op_threads=1))
-    for number in range(rounds):
-        start.wait()  # every process starts each round together
-        answers.put((number, _engine_loop(engine, gallery, threshold, frames, count, offset, warm=number == 0)))
-
-
-def engine_throughput(frames: list[BenchmarkFrame], *, deployment_id: int, count: int, processes: int = 0,
-                      rounds: int = 3) -> tuple[EngineRun, EngineRun | None]:
-    """The engine alone on the same frames (decode, detect, align, embed and search), with nothing else running:
-    in one process with its configured threads, and in `processes` processes of one thread each at once (the
-    way the worker runs it, using every core). Each is the best of `rounds` rounds: the engine's own
-    throughput is its best on this machine, so a slow round (another program, a busy host) cannot flatter
-    the pipeline's ratio."""
-    import multiprocessing
-
-    from deployments.models import Deployment
-
-    from .pipeline import _gallery_build
-    from lfr_governance.faces import get_engine
-
+def deployment_gallery(deployment_id: int) -> tuple[str, Gallery, float]:
+    """The deployment's pack, gallery (built as the worker builds it) and threshold: what the engine alone searches."""
     deployment = Deployment.objects.select_related("watchlist_version").get(pk=deployment_id)
     version = deployment.watchlist_version
-    gallery = _gallery_build(version.pk, version.digest).gallery
-    parallel = None
-    if processes > 1:
-        # Spawned, not forked: a fork would inherit this process's open sockets (the broker connection among
-        # them) and its locks, and can hang in the child's clean-up.
-        context = multiprocessing.get_context("spawn")
-        start, answers = context.Barrier(processes), context.Queue()
-        children = [context.Process(target=_engine_process, args=(version.pack_id, gallery, deployment.threshold,
-                                                                  frames, count, k * 7, rounds, start, answers))
-                    for k in range(processes)]
-        for child in children:
-            child.start()
-        by_round: dict[int, list] = {}
-        for _ in range(processes * rounds):
-            number, run = answers.get(timeout=600)
-            by_round.setdefault(number, []).append(run)
-        for child in children:
-            child.join(30)
-        best = max(by_round.values(), key=lambda runs: sum(n / seconds for n, seconds, _ in runs))
-        parallel = EngineRun(sum(n / seconds for n, seconds, _ in best),
-                             sum(cpu for *_, cpu in best) / sum(n for n, *_ in best) * 1000,
-                             f"{processes} processes x 1 ONNX thread")
-    engine = get_engine(version.pack_id)
-    runs = [_engine_loop(engine, gallery, deployment.threshold, frames, count, warm=number == 0)
-            for number in range(rounds)]
-    n, seconds, cpu = max(runs, key=lambda run: run[0] / run[1])
-    single = EngineRun(n / seconds, cpu / n * 1000, f"one process, {settings.LFR_ONNX_THREADS} ONNX thread(s)")
-    single.description = f"{single.description}; {engine.pack.id}, {', '.join(engine.providers)}; best of {rounds}"
-    if parallel:
-        parallel.description = f"{parallel.description}, best of {rounds}"
-    return single, parallel
+    return version.pack_id, _gallery_build(version.pk, version.digest).gallery, deployment.threshold
 
 
 def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine: EngineRun,

@@ -9,8 +9,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from matching import pipeline_benchmark as bench
-from matching.management import frame_size
+from deployments.models import Deployment
+from deployments.selectors import edge_node_for_token_with_live
+from tools.benchmarks import pipeline as bench
+from tools.benchmarks.engine_alone import engine_throughput
+from tools.benchmarks.frames import benchmark_frames
+from tools.management import frame_size
 
 
 class Command(BaseCommand):
@@ -48,8 +52,6 @@ class Command(BaseCommand):
         parser.add_argument("--faces-dir", type=Path, default=None, help="Folder holding deepface/ (LFR_FACES_DIR).")
 
     def handle(self, *args, **options):
-        from deployments.services import edge_node_for_token_with_live
-
         faces_dir = options["faces_dir"] or Path(settings.LFR_FACES_DIR)
         if not (faces_dir / "deepface" / "identities.csv").exists():
             raise CommandError(f"No face images at {faces_dir}: give --faces-dir, the folder holding deepface/.")
@@ -62,27 +64,26 @@ class Command(BaseCommand):
             tokens = options["tokens"]
             if not tokens:
                 raise CommandError("Give --token (one per node) or --setup.")
-            found = [edge_node_for_token_with_live(token) for token in tokens]
+            found = [edge_node_for_token_with_live(token=token) for token in tokens]
             if any(node is None for node, _ in found):
                 raise CommandError("A token is unknown or revoked.")
             deployments = {getattr(live, "pk", None) for _, live in found}
             if None in deployments or len(deployments) != 1:
                 raise CommandError("Every node must be bound to the same live deployment.")
-            from deployments.models import Deployment
-
             deployment = Deployment.objects.get(pk=deployments.pop())
-        frames = bench.benchmark_frames(faces_dir, size, options["match_share"])
+        frames = benchmark_frames(faces_dir, size, options["match_share"])
         self.stdout.write(f"Deployment {deployment.pk}: {len(tokens)} node(s) x {options['fps']:g} frames/s for "
                           f"{options['duration']:g} s against {options['url']} ({len(frames)} distinct frames)...")
         result = bench.run_load(
             url=options["url"], tokens=tokens, deployment_id=deployment.pk, frames=frames, fps=options["fps"],
             duration=options["duration"], warmup=options["warmup"], in_flight=options["in_flight"],
-            drain_timeout=options["drain_timeout"], stdout=self.stdout.write,
+            drain_timeout=options["drain_timeout"],
         )
         workers = max(1, len(result.memory) - 1)  # the worker's pool processes, less its main process
-        engine, engine_parallel = bench.engine_throughput(frames, deployment_id=deployment.pk,
-                                                          count=options["engine_frames"],
-                                                          processes=options["engine_processes"] or workers,
-                                                          rounds=max(1, options["engine_rounds"]))
+        pack_id, gallery, threshold = bench.deployment_gallery(deployment.pk)
+        engine, engine_parallel = engine_throughput(frames, pack_id=pack_id, gallery=gallery, threshold=threshold,
+                                                    count=options["engine_frames"],
+                                                    processes=options["engine_processes"] or workers,
+                                                    rounds=max(1, options["engine_rounds"]))
         bench.report(result, fps=options["fps"], nodes=len(tokens), duration=options["duration"], engine=engine,
                      engine_parallel=engine_parallel, size=size, write=self.stdout.write)

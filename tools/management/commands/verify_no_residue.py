@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from deployments.models import Deployment
-from matching.residue import residue_find
+from tools.residue import residue_find
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """Print the import graph's health: upward imports, imports inside functions, circles, complexity.
 
-Run from the repository root: ``python scripts/import_report.py``. Read-only; it parses the source
+Run from the repository root: ``python tools/import_report.py [TREE]`` (TREE: another checkout). Read-only; it parses the source
 and imports nothing of the project.
 """
 
@@ -11,7 +11,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent
 PACKAGES = ("lfr_governance", "watchlists", "deployments", "matching", "tools")
 APPS = ("watchlists", "deployments", "matching")
 
@@ -79,11 +79,12 @@ def main() -> int:
     files = [p for pkg in PACKAGES if (ROOT / pkg).exists() for p in (ROOT / pkg).rglob("*.py") if "migrations" not in p.parts]
     modules = {module_name(p) for p in files}
     edges: dict[str, set[str]] = defaultdict(set)
-    upward, in_function, scores = [], 0, []
+    upward, in_function, in_function_all, scores = [], 0, 0, []
     for path in files:
         current, found = imports_of(path)
         scores += complexity(path)
         for target, inside in found:
+            in_function_all += inside
             top = target.split(".")[0]
             if top not in PACKAGES:
                 continue
@@ -94,7 +95,8 @@ def main() -> int:
                 parts.pop()
             if parts:
                 edges[current].add(".".join(parts))
-            if current.startswith("lfr_governance") and top in APPS:
+            # The engine is no app (it imports no Django): the project's face runtime may wrap it.
+            if current.startswith("lfr_governance") and top in APPS and not target.startswith("matching.engine"):
                 upward.append(f"{current} -> {target}")
     # circles: strongly connected components of more than one module (Tarjan)
     index, low, stack, on, sccs, counter = {}, {}, [], set(), [], [0]
@@ -119,8 +121,6 @@ def main() -> int:
                 comp.append(w)
                 if w == v:
                     break
-            # a package importing its own submodules is not a circle of interest
-            real = [m for m in comp if not any(o != m and o.startswith(m + ".") for o in comp)] if len(comp) > 1 else comp
             if len(comp) > 1:
                 sccs.append(sorted(comp))
 
@@ -130,7 +130,7 @@ def main() -> int:
     print(f"upward imports (project package -> an app): {len(upward)}")
     for line in sorted(upward):
         print(f"  {line}")
-    print(f"imports inside functions (of project modules): {in_function}")
+    print(f"imports inside functions: {in_function_all} in all, {in_function} of the project's own modules")
     print(f"circles (groups of modules that import each other): {len(sccs)}")
     for comp in sccs:
         print(f"  {' <-> '.join(comp)}")

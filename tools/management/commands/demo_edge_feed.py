@@ -5,16 +5,14 @@ watchlist's faces (alerts on the operator console), the others are passers-by (d
 """
 
 import time
-from importlib.util import find_spec
-from pathlib import Path
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
-from lfr_governance import clock
-from deployments.demo import DEMO_TITLE, _stored_tokens
 from deployments.models import Deployment
+from lfr_governance import clock
+from tools.demo import sample_images
+from tools.demo.deployment import DEMO_TITLE, stored_demo_token
 
 
 class Command(BaseCommand):
@@ -27,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=int, default=300, help="Seconds to wait for the deployment to go live.")
 
     def handle(self, *args, url, fps, frames, wait, **options):
-        token = _stored_tokens().get(connection.settings_dict["NAME"])
+        token = stored_demo_token()
         if not token:
             raise CommandError("No demo edge token is stored: run demo_setup first.")
         deadline = time.monotonic() + wait
@@ -35,7 +33,7 @@ class Command(BaseCommand):
             if time.monotonic() > deadline:
                 raise CommandError("The demo deployment did not go live in time.")
             time.sleep(5)
-        images = Path(find_spec("insightface").submodule_search_locations[0]) / "data" / "images"
+        images = sample_images()
         self.stdout.write(f"Demo deployment is live: posting {frames} frames at {fps} per second from {images}")
         call_command("simulate_edge", url=url, token=token, images=images, fps=fps, frames=frames,
                      camera="Market Square mast", canvas="1280x720", stdout=self.stdout)

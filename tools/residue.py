@@ -21,11 +21,11 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection, models
 
-from lfr_governance import clock
 from deployments.models import Deployment
-
-from . import frames
-from .models import Alert
+from lfr_governance import clock
+from matching import frames
+from matching.models import Alert
+from watchlists.models import ReferenceImage
 
 # Base64 openings of encoded images (JFIF, Exif and bare JPEG; PNG) and data URLs in text columns.
 IMAGE_TEXT_SIGNATURES = ("/9j/4AAQSkZJRg", "/9j/4QA", "/9j/2wBD", "iVBORw0KGgo", "data:image/")
@@ -125,8 +125,6 @@ def _alerts(report: Residue, deployment: Deployment | None) -> None:
     below = alerts.filter(score__lt=models.F("threshold")).count()
     if below:
         report.findings.append(f"database: {below} alert(s) below their threshold (non-match data kept)")
-    from watchlists.models import ReferenceImage
-
     stray_templates = ReferenceImage.objects.exclude(state="accepted").filter(template__isnull=False).count()
     if stray_templates:
         report.findings.append(f"database: {stray_templates} template(s) of images refused at enrolment")

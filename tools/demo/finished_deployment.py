@@ -5,31 +5,32 @@ clock set back (each audit row carries the time the step claims), then one purge
 what the retention policy says is due. Marked "(demo, finished)" everywhere it shows.
 """
 
+import time
 import uuid
 from datetime import datetime, timedelta
-from importlib.util import find_spec
-from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from lfr_governance import clock
 from deployments import services as deployments
 from deployments.models import Deployment, EdgeNode
+from lfr_governance import clock
+from lfr_governance.retention import holds, services
 from matching import counts, frames, pipeline
 from matching import services as matching
 from matching.choices import Decision, Outcome
 from matching.models import Alert
-from watchlists.demo import demo_watchlist
 
-from . import holds, services
+from . import sample_images
+from .deployment import DEMO_NODE
+from .watchlist import demo_watchlist
 
 TITLE = "Market day operation (demo, finished)"
 OPERATION = "Operation Merlin (demo, finished)"
 
 
 def _frames() -> list[tuple[str, bytes]]:
-    folder = Path(find_spec("insightface").submodule_search_locations[0]) / "data" / "images"
+    folder = sample_images()
     # The group photograph holds the enrolled faces; the others are passers-by who must leave no trace.
     names = ["mask_white.jpg", "t1.jpg", "mask_blue.jpg", "Tom_Hanks_54745.png", "mask_green.jpg", "mask_black.jpg"]
     return [(name, (folder / name).read_bytes()) for name in names]
@@ -39,7 +40,7 @@ def demo_finished_deployment(stdout=None) -> Deployment | None:
     if Deployment.objects.filter(title=TITLE).exists():
         return None
     intel, ao, operator = (User.objects.get(username=u) for u in ("intel", "ao", "operator"))
-    node = EdgeNode.objects.filter(name="Demo camera 1").first()
+    node = EdgeNode.objects.filter(name=DEMO_NODE).first()
     if node is None:
         return None
     local_day = clock.localdate() - timedelta(days=40)
@@ -71,11 +72,12 @@ def demo_finished_deployment(stdout=None) -> Deployment | None:
         for number, (name, data) in enumerate(_frames() * 3):
             clock.move_to(start + timedelta(minutes=5 + 3 * number))
             frame_id = f"demo-{run_id}-{number:03d}"
-            # What the edge API does on receipt (without a Celery hop: the frame is processed here).
+            # What the edge API does on receipt (without a Celery hop: the frame is processed here); received_at
+            # is the wall-clock stopwatch deletion latency is measured from, as the edge API gives it.
             frames.payload_store(deployment.pk, node.pk, frame_id, frames.encode_frame(data))
             counts.frame_received(deployment.pk)
             pipeline.frame_process(deployment_id=deployment.pk, node_id=node.pk, frame_id=frame_id,
-                                   captured_at=clock.now().isoformat(), received_at=pipeline.time.time(),
+                                   captured_at=clock.now().isoformat(), received_at=time.time(),
                                    camera="Market entrance")
         alerts = list(Alert.objects.filter(deployment=deployment).order_by("id"))
         clock.move_to(start + timedelta(minutes=70))

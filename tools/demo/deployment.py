@@ -17,14 +17,15 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 
+from deployments import services
+from deployments.choices import DeploymentStatus
+from deployments.models import Deployment, EdgeNode
+from deployments.selectors import edge_node_for_token
 from lfr_governance import clock
 from watchlists.choices import VersionStatus
-from watchlists.demo import DEMO_OPERATION
 from watchlists.models import WatchlistVersion
 
-from . import services
-from .choices import DeploymentStatus
-from .models import Deployment, EdgeNode
+from .watchlist import DEMO_OPERATION
 
 S = DeploymentStatus
 DEMO_NODE = "Demo camera 1"
@@ -69,6 +70,11 @@ def _store_token(token: str) -> None:
     path.chmod(0o600)
 
 
+def stored_demo_token() -> str:
+    """This database's copy of the demo node's token, or "" when there is none."""
+    return _stored_tokens().get(connection.settings_dict["NAME"], "")
+
+
 def demo_edge_node() -> tuple[EdgeNode, str | None]:
     """The demo node and its token, or None for the token when this database's copy is lost."""
     node = EdgeNode.objects.filter(name=DEMO_NODE).first()
@@ -80,8 +86,8 @@ def demo_edge_node() -> tuple[EdgeNode, str | None]:
         )
         _store_token(token)
         return node, token
-    token = _stored_tokens().get(connection.settings_dict["NAME"], "")
-    return node, token if token and services.edge_node_for_token(token) == node else None
+    token = stored_demo_token()
+    return node, token if token and edge_node_for_token(token=token) == node else None
 
 
 def _current_demo_deployment(now) -> Deployment | None:

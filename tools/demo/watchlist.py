@@ -5,23 +5,21 @@ enrolment quality gate is cropped out with a margin and enrolled as its own (fic
 """
 
 from datetime import date
-from importlib.util import find_spec
-from pathlib import Path
 
 import cv2
 from django.contrib.auth.models import User
 
 from lfr_governance.faces import decode_image, get_engine
+from watchlists import services
+from watchlists.models import Watchlist
 
-from . import services
-from .models import Watchlist
+from . import sample_images
 
 DEMO_OPERATION = "Operation Kestrel (demo)"
 
 
 def _face_crops() -> list[bytes]:
-    folder = Path(find_spec("insightface").submodule_search_locations[0]) / "data" / "images"
-    image = decode_image((folder / "t1.jpg").read_bytes())
+    image = decode_image((sample_images() / "t1.jpg").read_bytes())
     engine = get_engine()
     crops = []
     for face in sorted(engine.detect(image), key=lambda f: f.box[0]):
