@@ -1,10 +1,10 @@
-# The two commands: `make run` (the whole system) and `make test` (the whole suite).
+# The two commands: `make run` (the whole system) and `make test` (the whole suite, the layer contracts first).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install
+.PHONY: run test lint install
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,5 +17,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m lfr_governance.launcher run
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
+
+test: lint
 	$(PY) -m lfr_governance.launcher test $(PYTEST_ARGS)

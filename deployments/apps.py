@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class DeploymentsConfig(AppConfig):
     name = "deployments"
     verbose_name = "Deployments"
+
+    def ready(self) -> None:
+        from lfr_governance.registry import registry
+
+        from . import retention
+
+        registry.register_data_kinds(retention.data_kinds)
+        registry.register_report_units(retention.REPORT_UNITS)

@@ -26,8 +26,3 @@ urlpatterns = [
     path("edge-nodes/new/", views.edge_node_register, name="edge_node_register"),
     path("edge-nodes/<int:pk>/revoke/", views.edge_node_revoke, name="edge_node_revoke"),
 ]
-
-# The public record, without sign-in: included at /published/ as the "published" namespace.
-published_urlpatterns = ([
-    path("", views.published_list, name="list"),
-], "published")

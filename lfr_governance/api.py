@@ -1,7 +1,7 @@
 """API conventions shared by every app: errors as JSON that say which field and why.
 
 Every error body is {"detail": str, "code": str, "fields": {field: [messages]}}. Services raise
-Django's ValidationError (and watchlists raise ImageRefused); both are turned into that shape here,
+Django's ValidationError (and the upload checks raise ImageRefused); both are turned into that shape here,
 so no view has to catch them.
 """
 
@@ -12,6 +12,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .images import ImageRefused
 from rest_framework.views import set_rollback
 
 
@@ -31,10 +33,6 @@ def _django_validation_error_body(exc: DjangoValidationError) -> dict:
 
 
 def exception_handler(exc, context):
-    from watchlists.images import (
-        ImageRefused,  # imported here, so that loading this module loads no app
-    )
-
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         return Response(_django_validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection
 
 from lfr_governance import clock
+from lfr_governance.retention.services import last_successful_purge
 
 HEARTBEAT_KEY = "lfr:worker:heartbeat"
 
@@ -46,9 +47,6 @@ def health_check() -> tuple[bool, dict]:
 
 
 def _purge_check() -> dict:
-    
-    from lfr_governance.retention.services import last_successful_purge
-
     max_age = settings.LFR_PURGE_MAX_AGE_MINUTES * 60
     try:
         run = last_successful_purge()

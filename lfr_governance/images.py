@@ -1,4 +1,4 @@
-"""Checks on an uploaded watchlist image before it is stored: type, size, integrity, decompression bombs."""
+"""Checks on an uploaded image (watchlist images, sign photos) before it is stored: type, size, integrity, decompression bombs."""
 
 import hashlib
 import io

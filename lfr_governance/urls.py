@@ -1,9 +1,9 @@
+"""The site's addresses: each app's own URLconf, included by name (the project package imports no app)."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
-
-from deployments.urls import published_urlpatterns
 
 from . import views
 
@@ -16,7 +16,7 @@ urlpatterns = [
     path("retention/", include("lfr_governance.retention.urls")),
     path("watchlists/", include("watchlists.urls")),
     path("deployments/", include("deployments.urls")),
-    path("published/", include(published_urlpatterns)),
+    path("published/", include("deployments.published_urls")),
     path("api/v1/", include("watchlists.api.urls")),
     path("api/v1/", include("deployments.api.urls")),
     path("api/edge/v1/", include("matching.api.urls")),

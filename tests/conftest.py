@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from lfr_governance import clock as app_clock
 from lfr_governance.accounts.choices import Rank, Role
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +83,23 @@ def users(make_user):
     people = {role.value: make_user(role.value, role) for role in Role}
     people["unrelated"] = make_user("unrelated")
     return people
+
+
+class _TestClock:
+    """The application's one clock (lfr_governance/clock.py), moved for the whole test process."""
+
+    def set(self, moment) -> None:
+        app_clock.freeze(moment)
+
+    def now(self):
+        return app_clock.now()
+
+
+@pytest.fixture
+def clock():
+    """Moves the app's clock for this test, live server threads included; released afterwards."""
+    yield _TestClock()
+    app_clock.freeze(None)
 
 
 @pytest.fixture(scope="session")

@@ -54,3 +54,8 @@ class BulkImportStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Finished"
     FAILED = "failed", "Failed (nothing imported)"
+
+
+# The Celery tasks (watchlists/tasks.py) that services enqueue by name, so that no service imports its task.
+ASSESS_TASK = "watchlists.reference_image_assess"
+BULK_IMPORT_TASK = "watchlists.bulk_import_run"

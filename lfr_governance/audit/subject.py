@@ -1,29 +1,36 @@
-"""Subject lookup for data subject requests: every entry, alert and audit row about one subject reference."""
+"""Subject lookup for data subject requests: every entry, alert and audit row about one subject reference.
+
+Each app registers the records it holds about a subject (lfr_governance/registry.py); the lookup
+iterates them, then adds the audit rows, which are this module's own.
+"""
 
 from django.db import transaction
+
+from lfr_governance.registry import registry
 
 from .models import Action, AuditEvent
 from .services import record
 
 
 def subject_records(subject_ref: str) -> dict:
-    from watchlists.models import WatchlistEntry
-
-    entries = (WatchlistEntry.objects.filter(subject_ref=subject_ref)
-               .select_related("version__watchlist", "author").order_by("version__watchlist_id", "version__number"))
-    from matching.models import Alert
-
-    alerts = Alert.objects.filter(entry__subject_ref=subject_ref).select_related("deployment").order_by("alerted_at")
-    events = AuditEvent.objects.filter(subject_ref=subject_ref).order_by("id")
-    return {"entries": list(entries), "alerts": list(alerts), "events": list(events)}
+    """{lookup key: records} for every registered lookup, "events" for the audit rows, and "sections" to show."""
+    found: dict = {}
+    sections = []
+    for lookup in registry.subject_lookups():
+        found[lookup.key] = lookup.records(subject_ref)
+        sections.append({"key": lookup.key, "label": lookup.label, "template": lookup.template,
+                         "records": found[lookup.key]})
+    found["events"] = list(AuditEvent.objects.filter(subject_ref=subject_ref).order_by("id"))
+    found["sections"] = sections
+    return found
 
 
 @transaction.atomic
 def subject_lookup(*, actor, subject_ref: str, justification: str) -> dict:
     """The lookup is itself a consultation of personal data, audited with its justification."""
     found = subject_records(subject_ref)
+    counts = {section["key"]: len(section["records"]) for section in found["sections"]}
     record(action=Action.CONSULTATION, event="subject.lookup", actor=actor, subject_ref=subject_ref,
            target_type="subject", target_id=subject_ref[:64], justification=justification,
-           changes={"entries": len(found["entries"]), "alerts": len(found["alerts"]),
-                    "audit_rows": len(found["events"])})
+           changes={**counts, "audit_rows": len(found["events"])})
     return found

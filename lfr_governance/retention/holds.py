@@ -1,4 +1,7 @@
-"""Legal holds on alerts: placed and released by the deployment's own officers, each audited."""
+"""Legal holds on alerts: placed and released by the deployment's own officers, each audited.
+
+What a hold keeps, and who may hold it, the matching app registers (lfr_governance/registry.py).
+"""
 
 from datetime import date
 
@@ -6,18 +9,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from lfr_governance import clock
+from lfr_governance.audit.justification import justification_clean
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
-from lfr_governance.permissions import has_role_perm, restrict
+from lfr_governance.permissions import has_role_perm
+from lfr_governance.registry import registry
 
 from .models import LegalHold
 
 
-def _may_hold(actor, alert) -> bool:
-    from deployments.models import Deployment
-
-    visible = restrict(Deployment.objects.filter(pk=alert.deployment_id), actor, "deployments.view_deployment")
-    return has_role_perm(actor, "retention.add_legalhold") and visible.exists()
+def _may_hold(actor, target) -> bool:
+    """The role permission, and the hold target's own rule (alerts: officers who can see the deployment)."""
+    return has_role_perm(actor, "retention.add_legalhold") and registry.hold_target().may_hold(actor, target)
 
 
 @transaction.atomic
@@ -25,20 +28,23 @@ def legal_hold_place(*, actor, alert, reason: str, owner, review_date: date) -> 
     if not _may_hold(actor, alert):
         raise PermissionDenied("You cannot place a legal hold on this alert.")
     errors = {}
-    if len(reason.strip()) < 10:
-        errors["reason"] = "Give the reason for the hold (at least 10 characters), e.g. the case it is evidence in."
+    try:
+        justification_clean(reason, ask="Give the reason for the hold", example="the case it is evidence in")
+    except ValidationError as exc:
+        errors["reason"] = exc.message
     if review_date <= clock.localdate():
         errors["review_date"] = "The review date must be in the future."
     if LegalHold.objects.filter(alert=alert, released_at__isnull=True).exists():
         errors["alert"] = "This alert is already under a legal hold."
     if errors:
         raise ValidationError(errors)
+    target = registry.hold_target()
     hold = LegalHold.objects.create(
-        alert=alert, alert_ref=str(alert.pk), deployment_id=alert.deployment_id, reason=reason.strip(), owner=owner,
+        alert=alert, alert_ref=str(alert.pk), deployment_id=target.deployment_id(alert), reason=reason.strip(), owner=owner,
         review_date=review_date, placed_by=actor, placed_at=clock.now(),
     )
     record(action=Action.ALTERATION, event="retention.hold_place", actor=actor, target=hold,
-           deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref,
+           deployment_id=hold.deployment_id, subject_ref=target.subject_ref(alert),
            changes={"alert": alert.pk, "owner": owner.get_username(), "review_date": review_date.isoformat(),
                     "reason": reason.strip()})
     return hold

@@ -5,54 +5,40 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from lfr_governance import clock
-from deployments.models import Deployment
 from lfr_governance.audit.models import AuditEvent
+from lfr_governance.registry import registry
 
 from .kinds import data_kinds
-from .models import PurgeRun
+from .models import LegalHold, PurgeRun
 from .services import last_successful_purge, overdue_counts
 
 AGE_BUCKETS = [("under 1 day", 1), ("1 to 7 days", 7), ("7 to 31 days", 31), ("over 31 days", None)]
 
 
 def report_deployments() -> QuerySet:
-    return Deployment.objects.select_related("watchlist_version", "counters").order_by("-starts_at")
+    """The report's rows: every deployment, newest first (registered by the deployments app)."""
+    return registry.report_units().queryset()
 
 
-def deployment_retention(deployment: Deployment, now: datetime | None = None) -> dict:
+def deployment_retention(deployment, now: datetime | None = None) -> dict:
     now = now or clock.now()
-    rows = []
+    rows, non_match = [], {}
     for kind in data_kinds():
         if kind.report is not None:
             rows.append({"kind": kind, **kind.report(deployment, now)})
-    counters = getattr(deployment, "counters", None)
-    non_match = {
-        "frames_received": counters.frames_received if counters else 0,
-        "frames_processed": counters.frames_processed if counters else 0,
-        "frames_deleted": counters.frames_deleted if counters else 0,
-        "frames_refused": counters.frames_refused if counters else 0,
-        "faces_detected": counters.faces_detected if counters else 0,
-        "deletion_ms_mean": round(counters.deletion_ms_total / counters.frames_deleted, 1)
-        if counters and counters.frames_deleted else None,
-        "deletion_ms_max": round(counters.deletion_ms_max, 1) if counters else None,
-    }
-    from matching.selectors import deletion_percentiles
-
-    from .models import LegalHold
-
-    non_match.update({f"deletion_ms_{k}": v for k, v in deletion_percentiles(deployment).items()})
+        if kind.evidence is not None:
+            non_match.update(kind.evidence(deployment))
     holds = LegalHold.objects.filter(deployment_id=deployment.pk).select_related("owner", "placed_by")
     return {"deployment": deployment, "kinds": rows, "non_match": non_match, "holds": list(holds)}
 
 
 def retention_summary(now: datetime | None = None) -> dict:
-    from django.conf import settings
-
     now = now or clock.now()
     last = last_successful_purge()
     max_age = timedelta(minutes=settings.LFR_PURGE_MAX_AGE_MINUTES)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import socket
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from lfr_governance import clock
+
 from .kinds import data_kinds
 from .models import PurgeRun, PurgeRunStatus
 
@@ -62,10 +65,6 @@ def last_successful_purge() -> PurgeRun | None:
 
 def overdue_counts(now=None, grace_minutes: int | None = None) -> dict[str, int]:
     """Records past their period by more than the grace time (one purge interval, normally): should be zero."""
-    from datetime import timedelta
-
-    from django.conf import settings
-
     now = now or clock.now()
     grace = timedelta(minutes=grace_minutes if grace_minutes is not None else settings.LFR_PURGE_GRACE_MINUTES)
     return {kind.key: len(list(kind.due(now - grace))) for kind in data_kinds() if kind.due is not None}

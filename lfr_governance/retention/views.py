@@ -1,18 +1,26 @@
 """DPO pages: read-only. Exports are disclosures and are audited with their justification."""
 
 import base64
+from datetime import date
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from lfr_governance.audit.justification import justification_clean
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
-from lfr_governance.permissions import has_role_perm, require_role_perm
+from lfr_governance.permissions import has_role_perm, not_found, require_role_perm
+from lfr_governance.registry import registry
 
 from . import charts, exports
+from .holds import legal_hold_place, legal_hold_release
+from .models import LegalHold
 from .selectors import deletions_by_day, deployment_retention, held_by_age, report_deployments, retention_summary
 
 REPORT_PERM = "retention.view_purgerun"
@@ -23,7 +31,7 @@ def _reports(deployment_id: str | None):
     if deployment_id:
         deployments = deployments.filter(pk=deployment_id)
         if not deployments.exists():
-            raise Http404("No deployment matches the given query.")
+            raise not_found("deployment")
     return [deployment_retention(d) for d in deployments]
 
 
@@ -50,11 +58,13 @@ def retention_report(request):
 def retention_report_export(request, fmt: str):
     require_role_perm(request.user, REPORT_PERM)
     deployment_id = request.GET.get("deployment") or None
-    justification = request.GET.get("justification", "").strip()
-    if len(justification) < 10:
-        return HttpResponse("Say why the report is being exported (at least 10 characters), e.g. "
-                            "'Quarterly report to the ICO'. Go back and fill in the reason.",
-                            status=400, content_type="text/plain; charset=utf-8")
+    try:
+        justification = justification_clean(request.GET.get("justification"),
+                                            ask="Say why the report is being exported",
+                                            example="'Quarterly report to the ICO'")
+    except ValidationError as exc:
+        return HttpResponse(f"{exc.message} Go back and fill in the reason.", status=400,
+                            content_type="text/plain; charset=utf-8")
     reports = _reports(deployment_id)
     record(action=Action.DISCLOSURE, event="retention.report_export", actor=request.user,
            target_type="retention.report", target_id=deployment_id or "all", justification=justification,
@@ -71,21 +81,10 @@ def retention_report_export(request, fmt: str):
 @never_cache
 def legal_hold_new(request, alert_id: int):
     """Place a legal hold on one alert (officers of its deployment)."""
-    from datetime import date
-
-    from django.contrib import messages
-    from django.contrib.auth.models import User
-    from django.core.exceptions import ValidationError
-    from django.shortcuts import redirect
-
-    from matching.models import Alert
-
-    from .holds import legal_hold_place
-
     require_role_perm(request.user, "retention.add_legalhold")
-    alert = Alert.objects.filter(pk=alert_id).select_related("entry", "deployment").first()
+    alert = registry.hold_target().find(alert_id)
     if alert is None:
-        raise Http404("No alert matches the given query.")
+        raise not_found(registry.hold_target().label)
     errors = {}
     if request.method == "POST":
         try:
@@ -107,20 +106,13 @@ def legal_hold_new(request, alert_id: int):
 @login_required
 @never_cache
 def legal_holds(request):
-    from django.contrib import messages
-    from django.core.exceptions import ValidationError
-    from django.shortcuts import redirect
-
-    from .holds import legal_hold_release
-    from .models import LegalHold
-
     can_place = has_role_perm(request.user, "retention.add_legalhold")
     if not (can_place or has_role_perm(request.user, REPORT_PERM)):
         require_role_perm(request.user, REPORT_PERM)
     if request.method == "POST" and can_place:
         hold = LegalHold.objects.filter(pk=request.POST.get("hold")).first()
         if hold is None:
-            raise Http404("No legal hold matches the given query.")
+            raise not_found(LegalHold)
         try:
             legal_hold_release(actor=request.user, hold=hold, reason=request.POST.get("reason", ""))
             messages.success(request, f"The hold on alert {hold.alert_ref} is released; the alert is due for deletion "

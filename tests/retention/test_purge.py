@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
+from deployments import retention as deployment_retention
 from deployments.choices import DeploymentStatus
 from deployments.models import Deployment
 from lfr_governance.audit.models import AuditEvent
@@ -88,17 +89,17 @@ def test_two_concurrent_runs_delete_once(scheduled):
 @pytest.mark.django_db
 def test_a_failing_run_is_recorded_and_the_next_one_catches_up(scheduled, monkeypatch):
     end = _ended(scheduled, timezone.now() - timedelta(hours=30))
-    real = kinds._watchlist_version_purge
+    real = deployment_retention._watchlist_version_purge
 
     def broken(version):
         raise OSError("media volume not mounted")
 
-    monkeypatch.setattr(kinds, "_watchlist_version_purge", broken)
+    monkeypatch.setattr(deployment_retention, "_watchlist_version_purge", broken)
     failed = services.purge_run(now=end + timedelta(hours=25))
     assert failed.status == "failed" and "media volume not mounted" in failed.errors[0]["error"]
     assert services.last_successful_purge() != failed
     assert services.overdue_counts(now=end + timedelta(hours=25))["watchlist_images"] == 1
-    monkeypatch.setattr(kinds, "_watchlist_version_purge", real)
+    monkeypatch.setattr(deployment_retention, "_watchlist_version_purge", real)
     ok = services.purge_run(now=end + timedelta(hours=25))
     assert ok.status == "succeeded" and ok.deleted["watchlist_images"] == 1
     assert services.last_successful_purge() == ok
