@@ -29,10 +29,16 @@ TRANSITIONS: dict[str, set[str]] = {
 # Changing what an authorisation binds returns the deployment to draft from these states.
 REAUTHORISE_FROM = {S.SUBMITTED, S.AUTHORISED, S.SCHEDULED}
 EDITABLE = {S.DRAFT, S.REJECTED}
+# The application can still be changed (from REAUTHORISE_FROM, a change to what was authorised returns it to draft).
+CHANGEABLE = frozenset(EDITABLE | REAUTHORISE_FROM)
 # Over: nothing more will be processed; the watchlist's retention clock runs from the end.
 FINISHED = frozenset({S.ENDED, S.REVIEWED, S.CANCELLED})
 # Whose record is public: authorised ones from scheduling on (not drafts, rejections or cancellations).
 PUBLISHED = frozenset({S.SCHEDULED, S.LIVE, S.ENDED, S.REVIEWED})
+# The page offers no more leaflet records once the record is closed (reviewed or cancelled).
+LEAFLETS_CLOSED = frozenset({S.REVIEWED, S.CANCELLED})
+# The applicant may take an application back to draft from these (later, a change of what was authorised does it).
+WITHDRAWABLE = frozenset({S.SUBMITTED, S.REJECTED})
 
 
 def transition_allowed(current: str, new: str) -> bool:

@@ -22,7 +22,7 @@ from watchlists.choices import VersionStatus
 from watchlists.models import WatchlistVersion
 from watchlists.selectors import watchlists_visible
 
-from . import services
+from . import selectors, services
 from .models import EdgeNode
 
 UK = ZoneInfo("Europe/London")
@@ -289,7 +289,7 @@ class ApplicationForm(forms.Form):
         self.floors = {}
         for pack_id in sorted({v.pack_id for v in versions} | ({deployment.pack_id} if deployment else set())):
             try:
-                self.floors[pack_id] = services.pack_threshold_floor(pack_id)
+                self.floors[pack_id] = selectors.pack_threshold_floor(pack_id)
             except Exception:  # a pack missing here is reported by the service when the version is chosen
                 self.floors[pack_id] = None
         chosen = self._chosen_version() or versions.first()

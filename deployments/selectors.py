@@ -1,39 +1,52 @@
-"""Reads for deployments, scoped to what the person may see."""
+"""Reads for deployments, scoped to what the person may see, and what a person may do with one now."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
-from django.http import Http404
 from django.utils import timezone
 
 from lfr_governance import clock
-from lfr_governance.permissions import get_for_user_or_404, has_role_perm, restrict
+from lfr_governance.permissions import NOT_FOUND, allowed, get_for_user_or_404, has_role_perm, scope
+from lfr_governance.registry import registry
 
-from .choices import DeploymentStatus
+from .choices import (
+    CHANGEABLE,
+    FINISHED,
+    LEAFLETS_CLOSED,
+    WITHDRAWABLE,
+    PUBLISHED,
+    REAUTHORISE_FROM,
+    AuthorisationDecision,
+    DeploymentStatus,
+    transition_allowed,
+)
 from .models import Authorisation, Deployment, EdgeNode
 
 S = DeploymentStatus
-NOT_FOUND = "Not found: it does not exist or you do not have access to it."
+VIEW = "deployments.view_deployment"
+CHANGE = "deployments.change_deployment"  # the applicant's team
+AUTHORISE = "deployments.authorise_deployment"  # the officer it was submitted to
+# Who may cancel: the applicant's team or the authorising officer (either permission).
+CANCELLERS = (CHANGE, AUTHORISE)
 
 
 def deployments_visible(user) -> QuerySet:
-    if not has_role_perm(user, "deployments.view_deployment"):
-        return Deployment.objects.none()
-    return restrict(
+    return scope(
         Deployment.objects.select_related("applicant", "team", "watchlist_version__watchlist", "authorising_officer"),
-        user, "deployments.view_deployment",
+        user, VIEW,
     )
 
 
-def deployment_get(user, pk: int, perm: str = "deployments.view_deployment") -> Deployment:
-    if not has_role_perm(user, "deployments.view_deployment") or not has_role_perm(user, perm):
-        raise Http404(NOT_FOUND)
-    try:
-        return get_for_user_or_404(
-            Deployment.objects.select_related("watchlist_version__watchlist", "applicant", "authorising_officer"),
-            user, perm, pk=pk,
-        )
-    except Http404:
-        raise Http404(NOT_FOUND)
+def deployment_get(user, pk: int, perm: str = VIEW) -> Deployment:
+    """404 alike for a deployment that does not exist and one the person may not `perm` (nor see)."""
+    return get_for_user_or_404(
+        Deployment.objects.select_related("watchlist_version__watchlist", "applicant", "authorising_officer"),
+        user, perm, role=(VIEW, perm), message=NOT_FOUND, pk=pk,
+    )
 
 
 def deployments_timeline(user) -> dict[str, list[Deployment]]:
@@ -42,7 +55,7 @@ def deployments_timeline(user) -> dict[str, list[Deployment]]:
     return {
         "live": [d for d in qs if d.status == S.LIVE],
         "upcoming": [d for d in qs if d.status in (S.DRAFT, S.SUBMITTED, S.AUTHORISED, S.SCHEDULED)],
-        "ended": [d for d in qs.order_by("-ends_at") if d.status in (S.ENDED, S.REVIEWED, S.CANCELLED, S.REJECTED)],
+        "ended": [d for d in qs.order_by("-ends_at") if d.status in FINISHED | {S.REJECTED}],
     }
 
 
@@ -59,39 +72,45 @@ def edge_nodes_all(user) -> QuerySet:
     return EdgeNode.objects.annotate(deployment_count=Count("deployments"))
 
 
-# A node's live deployment within its window (the latest to start, if several): one statement for both lookups
-# below, of only what the edge API needs of it (id, status, window); any other field loads when first used.
+# --- Edge nodes: the token lookup --------------------------------------------------------------
+
+
+def token_hash(token: str) -> str:
+    """What is stored of an edge node's token: its SHA-256."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def edge_node_for_token(token: str) -> EdgeNode | None:
+    """The active node holding this token, or None (unknown and revoked alike)."""
+    if not token:
+        return None
+    return EdgeNode.objects.filter(token_hash=token_hash(token), revoked_at__isnull=True).first()
+
+
+# The node and its live deployment within its window (the latest to start, if several), of only what the edge
+# API needs of it (id, status, window); any other field loads when first used. Raw SQL: the edge API asks this
+# on every request a node makes, and building the ORM query cost more CPU than running it.
 _LIVE_FIELDS = ["id", "status", "starts_at", "ends_at"]
-
-
-def _live_for_node_sql(node_id: str) -> str:
-    return (f"SELECT {', '.join('d.' + name for name in _LIVE_FIELDS)} FROM {Deployment._meta.db_table} d "
-            f"JOIN {Deployment.edge_nodes.through._meta.db_table} bound ON bound.deployment_id = d.id "
-            f"WHERE bound.edgenode_id = {node_id} AND d.status = %s AND d.starts_at <= %s AND d.ends_at > %s "
-            "ORDER BY d.starts_at DESC LIMIT 1")
-
-
-_LIVE_FOR_NODE_SQL = _live_for_node_sql("%s")
 _NODE_FIELDS = [field.attname for field in EdgeNode._meta.concrete_fields]
 _NODE_AND_LIVE_SQL = (
     f"SELECT {', '.join('n.' + field.column for field in EdgeNode._meta.concrete_fields)}, live.* "
-    f"FROM {EdgeNode._meta.db_table} n LEFT JOIN LATERAL ({_live_for_node_sql('n.id')}) live ON true "
-    "WHERE n.token_hash = %s AND n.revoked_at IS NULL LIMIT 1"
+    f"FROM {EdgeNode._meta.db_table} n LEFT JOIN LATERAL ("
+    f"SELECT {', '.join('d.' + name for name in _LIVE_FIELDS)} FROM {Deployment._meta.db_table} d "
+    f"JOIN {Deployment.edge_nodes.through._meta.db_table} bound ON bound.deployment_id = d.id "
+    "WHERE bound.edgenode_id = n.id AND d.status = %s AND d.starts_at <= %s AND d.ends_at > %s "
+    "ORDER BY d.starts_at DESC LIMIT 1"
+    ") live ON true WHERE n.token_hash = %s AND n.revoked_at IS NULL LIMIT 1"
 )
 
 
-def edge_node_live_deployment(node: EdgeNode, now=None) -> Deployment | None:
-    """The live deployment this node is bound to, within its window, if any. Raw SQL: the edge API asks this
-    for every frame, and building the ORM query cost more CPU than running it."""
+def edge_node_for_token_with_live(token: str, now=None) -> tuple[EdgeNode | None, Deployment | None]:
+    """The active node holding this token and the live deployment it is bound to now (or None), in one query.
+    The deployment carries only its id, status and window."""
+    if not token:
+        return None, None
     now = now or clock.now()
-    return next(iter(Deployment.objects.raw(_LIVE_FOR_NODE_SQL, [node.pk, S.LIVE, now, now])), None)
-
-
-def edge_node_and_live_deployment(token_hash: str, now) -> tuple[EdgeNode | None, Deployment | None]:
-    """The active node with this token hash and, in the same query, its live deployment (what
-    edge_node_live_deployment answers), or None for either."""
     with connection.cursor() as cursor:
-        cursor.execute(_NODE_AND_LIVE_SQL, [S.LIVE, now, now, token_hash])
+        cursor.execute(_NODE_AND_LIVE_SQL, [S.LIVE, now, now, token_hash(token)])
         row = cursor.fetchone()
     if row is None:
         return None, None
@@ -101,10 +120,109 @@ def edge_node_and_live_deployment(token_hash: str, now) -> tuple[EdgeNode | None
     return node, live
 
 
+# --- The application and its authorisation -----------------------------------------------------
+
+
+def pack_threshold_floor(pack_id: str) -> float | None:
+    from lfr_governance.faces import load_manifest
+
+    return load_manifest(pack_id).threshold
+
+
+def deployment_estimate(deployment: Deployment, *, threshold: float | None = None):
+    """Expected false alerts: watchlist size x expected footfall x the pack's FMR at the threshold."""
+    from lfr_governance.faces import calibration_for_pack, expected_false_alerts
+
+    calibration = calibration_for_pack(deployment.watchlist_version.pack_id)
+    return expected_false_alerts(calibration, threshold if threshold is not None else deployment.threshold,
+                                 deployment.watchlist_version.size, deployment.expected_footfall)
+
+
+def current_authorisation(deployment: Deployment) -> Authorisation | None:
+    return deployment.authorisations.filter(decision=AuthorisationDecision.AUTHORISED,
+                                            superseded_at__isnull=True).first()
+
+
+def signage_in_place(deployment: Deployment, at=None) -> bool:
+    at = at or clock.now()
+    return deployment.signs.filter(placed_at__lte=at, removed_at__isnull=True).exists()
+
+
+def go_live_problems(deployment: Deployment, now=None) -> list[str]:
+    now = now or clock.now()
+    problems = []
+    if deployment.status != S.SCHEDULED:
+        problems.append(f"The deployment is {deployment.get_status_display().lower()}, not scheduled.")
+    authorisation = current_authorisation(deployment)
+    if authorisation is None:
+        problems.append("There is no current authorisation.")
+    elif authorisation.bound_watchlist_digest != deployment.watchlist_version.digest:
+        problems.append("The watchlist digest differs from the one authorised.")
+    if not deployment.starts_at <= now < deployment.ends_at:
+        problems.append("It is outside the authorised window.")
+    if not signage_in_place(deployment, now):
+        problems.append("No sign is recorded as placed: record the signage first.")
+    return problems
+
+
+# --- What a person may do with a deployment now -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeploymentActions:
+    """What this person may do with this deployment now. Pages, templates and the API read it; each service
+    re-checks the same permission (permissions.allowed with the constants above) and the same status rule
+    (deployments.choices) before it acts."""
+
+    may_edit: bool  # change the application
+    edit_returns_to_draft: bool  # changing what was authorised voids the authorisation
+    may_submit: bool
+    may_withdraw: bool
+    may_schedule: bool
+    may_open_authorisation: bool  # the authorising officer's page
+    may_decide: bool  # authorise or reject, as the officer it is submitted to
+    may_cancel: bool
+    may_add_signs: bool
+    may_remove_signs: bool
+    may_add_leaflets: bool
+    may_assign_operators: bool
+    may_review: bool
+
+    @property
+    def any_step(self) -> bool:
+        """Whether the application has a next step this person may take (the page's "What you can do")."""
+        return (self.may_edit or self.may_submit or self.may_withdraw or self.may_schedule
+                or self.may_open_authorisation or self.may_cancel)
+
+
+def deployment_actions(user, deployment: Deployment) -> DeploymentActions:
+    held = {perm: allowed(user, deployment, perm) for perm in CANCELLERS}
+    change, status = held[CHANGE], deployment.status
+    return DeploymentActions(
+        may_edit=change and status in CHANGEABLE,
+        edit_returns_to_draft=status in REAUTHORISE_FROM,
+        may_withdraw=change and status in WITHDRAWABLE,
+        may_submit=change and transition_allowed(status, S.SUBMITTED),
+        may_schedule=change and transition_allowed(status, S.SCHEDULED),
+        may_open_authorisation=held[AUTHORISE],
+        may_decide=held[AUTHORISE] and transition_allowed(status, S.AUTHORISED)
+        and deployment.authorising_officer_id == user.pk,
+        may_cancel=any(held.values()) and transition_allowed(status, S.CANCELLED),
+        may_add_signs=change and status not in FINISHED,
+        may_remove_signs=change,
+        may_add_leaflets=change and status not in LEAFLETS_CLOSED,
+        may_assign_operators=change and status not in FINISHED,
+        may_review=change and transition_allowed(status, S.REVIEWED),
+    )
+
+
+# --- The published record ------------------------------------------------------------------------
+
+
 def published_record(deployment: Deployment) -> dict:
-    """The publishable record: no personal data. Pipeline figures are zero until it fills them."""
+    """The publishable record: no personal data. The alert figures come from the matching app (registry)."""
     counters = getattr(deployment, "counters", None)
-    alerts = _alert_figures(deployment)
+    alerts = registry.published_figures(deployment)  # matching's alert figures (registered)
     start, end = deployment.went_live_at or deployment.starts_at, deployment.ended_at or deployment.ends_at
     return {
         "reference": f"LFR-{deployment.pk:05d}",
@@ -128,14 +246,8 @@ def published_record(deployment: Deployment) -> dict:
     }
 
 
-def _alert_figures(deployment: Deployment) -> dict:
-    from matching.selectors import deployment_alert_figures  # matching depends on this app, not the reverse
-
-    return deployment_alert_figures(deployment)
-
-
 def published_deployments() -> QuerySet:
     """Deployments whose record is public: authorised ones from scheduling on (not drafts or rejections)."""
     return Deployment.objects.filter(
-        status__in=[S.SCHEDULED, S.LIVE, S.ENDED, S.REVIEWED]
+        status__in=PUBLISHED
     ).select_related("watchlist_version").prefetch_related("signs", "leaflets").order_by("-starts_at")

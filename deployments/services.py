@@ -6,9 +6,9 @@ in the same transaction, and is its own function (there is no writable status fi
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,11 +23,15 @@ from lfr_governance.accounts.choices import Role, rank_at_least
 from lfr_governance.accounts.roles import user_has_role
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
-from lfr_governance.permissions import has_role_perm, restrict
+from lfr_governance.given import NOT_GIVEN, NotGiven, given
+from lfr_governance.permissions import allowed, has_role_perm, require, restrict
 from watchlists.choices import VersionStatus
 from watchlists.models import Watchlist, WatchlistVersion
 
-from .choices import EDITABLE, REAUTHORISE_FROM, AuthorisationDecision, DeploymentStatus, transition_allowed
+from .choices import (
+    CHANGEABLE, FINISHED, LEAFLETS_CLOSED, REAUTHORISE_FROM, WITHDRAWABLE, AuthorisationDecision, DeploymentStatus,
+    transition_allowed,
+)
 from .models import (
     Authorisation,
     Deployment,
@@ -37,7 +41,15 @@ from .models import (
     PostDeploymentReview,
     SignageRecord,
 )
-from .selectors import edge_node_and_live_deployment
+from .selectors import (
+    AUTHORISE,
+    CANCELLERS,
+    CHANGE,
+    deployment_estimate,
+    go_live_problems,
+    pack_threshold_floor,
+    token_hash,
+)
 
 S = DeploymentStatus
 APPLICATION_FIELDS = (
@@ -54,12 +66,7 @@ AO_PERMS = ("view_deployment", "authorise_deployment")
 OPERATOR_PERMS = ("view_deployment", "operate_deployment")
 
 
-def _require(user, role_perm: str, deployment: Deployment, object_perm: str) -> None:
-    allowed = has_role_perm(user, role_perm) and restrict(
-        Deployment.objects.filter(pk=deployment.pk), user, f"deployments.{object_perm}"
-    ).exists()
-    if not allowed:
-        raise PermissionDenied("You are not allowed to do this on this deployment.")
+NOT_ALLOWED = "You are not allowed to do this on this deployment."
 
 
 def _lock(deployment: Deployment) -> Deployment:
@@ -84,10 +91,6 @@ def _transition(deployment: Deployment, new: str, *, actor, event: str, changes:
 # --- Edge nodes ------------------------------------------------------------------------------
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 @transaction.atomic
 def edge_node_register(*, actor, name: str, camera_description: str, location_description: str = "",
                        latitude: Decimal | None = None, longitude: Decimal | None = None) -> tuple[EdgeNode, str]:
@@ -96,7 +99,7 @@ def edge_node_register(*, actor, name: str, camera_description: str, location_de
         raise PermissionDenied("Only an administrator can register edge nodes.")
     token = "lfr_" + secrets.token_urlsafe(32)
     node = EdgeNode(name=name, camera_description=camera_description, location_description=location_description,
-                    latitude=latitude, longitude=longitude, token_hash=_token_hash(token), token_prefix=token[:10],
+                    latitude=latitude, longitude=longitude, token_hash=token_hash(token), token_prefix=token[:10],
                     registered_by=actor)
     node.full_clean()
     node.save()
@@ -118,32 +121,7 @@ def edge_node_revoke(*, actor, node: EdgeNode) -> EdgeNode:
     return node
 
 
-def edge_node_for_token(token: str) -> EdgeNode | None:
-    """The active node holding this token, or None (unknown and revoked alike)."""
-    if not token:
-        return None
-    # Raw SQL: asked for every request an edge node makes (the ORM query cost more CPU to build than to run).
-    found = EdgeNode.objects.raw(f"SELECT * FROM {EdgeNode._meta.db_table} WHERE token_hash = %s "
-                                 "AND revoked_at IS NULL LIMIT 1", [_token_hash(token)])
-    return next(iter(found), None)
-
-
-def edge_node_for_token_with_live(token: str, now=None) -> tuple[EdgeNode | None, Deployment | None]:
-    """The active node holding this token and the live deployment it is bound to now (or None), in one query:
-    the edge API needs both for every frame. The deployment carries only its id, status and window; any other
-    field is read from the database when first used."""
-    if not token:
-        return None, None
-    return edge_node_and_live_deployment(_token_hash(token), now or clock.now())
-
-
 # --- Application -----------------------------------------------------------------------------
-
-
-def pack_threshold_floor(pack_id: str) -> float | None:
-    from lfr_governance.faces import load_manifest
-
-    return load_manifest(pack_id).threshold
 
 
 def _validate(deployment: Deployment) -> None:
@@ -188,14 +166,22 @@ def _watchlist_version_for(actor, version: WatchlistVersion) -> WatchlistVersion
 
 
 @transaction.atomic
-def deployment_create(*, actor, watchlist_version: WatchlistVersion, edge_nodes=(), **fields: Any) -> Deployment:
+def deployment_create(
+    *, actor, watchlist_version: WatchlistVersion, edge_nodes: Iterable[EdgeNode] = (), title: str, purpose: str,
+    offence_focus: str, intelligence_case_ref: str, location_name: str, latitude: Decimal, longitude: Decimal,
+    area_radius_m: int | None | NotGiven = NOT_GIVEN, area_polygon: list[list[float]] | NotGiven = NOT_GIVEN,
+    location_reason: str, starts_at: datetime, ends_at: datetime,
+    threshold: float | None | NotGiven = NOT_GIVEN,  # the pack's validated floor when not given
+    threshold_justification: str | NotGiven = NOT_GIVEN, expected_footfall: int, necessity_proportionality: str,
+    dpia_ref: str, community_impact: str, engagement_notes: str | NotGiven = NOT_GIVEN, public_prenotice: str,
+) -> Deployment:
+    values = given(locals(), APPLICATION_FIELDS)
     if not has_role_perm(actor, "deployments.add_deployment"):
         raise PermissionDenied("Only an intelligence officer can apply for a deployment.")
     team = actor.profile.team
     if team is None:
         raise ValidationError("You belong to no team; ask an administrator to set your team first.")
     _watchlist_version_for(actor, watchlist_version)
-    values = {k: v for k, v in fields.items() if k in APPLICATION_FIELDS}
     if values.get("threshold") is None and watchlist_version.pack_id:
         values["threshold"] = pack_threshold_floor(watchlist_version.pack_id)
     deployment = Deployment(applicant=actor, team=team, watchlist_version=watchlist_version, **values)
@@ -228,19 +214,31 @@ def _snapshot(deployment: Deployment) -> dict[str, Any]:
 
 
 @transaction.atomic
-def deployment_update(*, actor, deployment: Deployment, edge_nodes=None,
-                      watchlist_version: WatchlistVersion | None = None, **fields: Any) -> Deployment:
-    """Changes the application; a change to what was authorised returns it to draft for a new authorisation."""
-    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+def deployment_update(
+    *, actor, deployment: Deployment, edge_nodes: Iterable[EdgeNode] | None = None,
+    watchlist_version: WatchlistVersion | None = None, title: str | NotGiven = NOT_GIVEN,
+    purpose: str | NotGiven = NOT_GIVEN, offence_focus: str | NotGiven = NOT_GIVEN,
+    intelligence_case_ref: str | NotGiven = NOT_GIVEN, location_name: str | NotGiven = NOT_GIVEN,
+    latitude: Decimal | NotGiven = NOT_GIVEN, longitude: Decimal | NotGiven = NOT_GIVEN,
+    area_radius_m: int | None | NotGiven = NOT_GIVEN, area_polygon: list[list[float]] | NotGiven = NOT_GIVEN,
+    location_reason: str | NotGiven = NOT_GIVEN, starts_at: datetime | NotGiven = NOT_GIVEN,
+    ends_at: datetime | NotGiven = NOT_GIVEN, threshold: float | NotGiven = NOT_GIVEN,
+    threshold_justification: str | NotGiven = NOT_GIVEN, expected_footfall: int | NotGiven = NOT_GIVEN,
+    necessity_proportionality: str | NotGiven = NOT_GIVEN, dpia_ref: str | NotGiven = NOT_GIVEN,
+    community_impact: str | NotGiven = NOT_GIVEN, engagement_notes: str | NotGiven = NOT_GIVEN,
+    public_prenotice: str | NotGiven = NOT_GIVEN,
+) -> Deployment:
+    """Changes the fields given; a change to what was authorised returns it to draft for a new authorisation."""
+    fields = given(locals(), APPLICATION_FIELDS)
+    require(actor, deployment, CHANGE, message=NOT_ALLOWED)
     deployment = _lock(deployment)
-    if deployment.status not in EDITABLE | REAUTHORISE_FROM:
+    if deployment.status not in CHANGEABLE:
         raise ValidationError(f"A deployment that is {deployment.get_status_display().lower()} can no longer be "
                               "changed; cancel it instead.")
     before = _snapshot(deployment)
-    old = {k: getattr(deployment, k) for k in fields if k in APPLICATION_FIELDS}
+    old = {name: getattr(deployment, name) for name in fields}
     for name, value in fields.items():
-        if name in APPLICATION_FIELDS:
-            setattr(deployment, name, value)
+        setattr(deployment, name, value)
     if watchlist_version is not None:
         deployment.watchlist_version = _watchlist_version_for(actor, watchlist_version)
     _validate(deployment)
@@ -262,7 +260,7 @@ def deployment_update(*, actor, deployment: Deployment, edge_nodes=None,
 
 @transaction.atomic
 def deployment_submit(*, actor, deployment: Deployment, authorising_officer) -> Deployment:
-    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    require(actor, deployment, CHANGE, message=NOT_ALLOWED)
     deployment = _lock(deployment)
     if authorising_officer.pk == deployment.applicant_id or authorising_officer.pk == actor.pk:
         raise ValidationError({"authorising_officer": "The applicant cannot authorise their own application: "
@@ -294,24 +292,19 @@ def _check_ao(user) -> None:
 
 @transaction.atomic
 def deployment_withdraw(*, actor, deployment: Deployment) -> Deployment:
-    """The applicant takes a submitted application back to draft."""
-    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
-    deployment = _transition(_lock(deployment), S.DRAFT, actor=actor, event="deployment.withdraw")
+    """The applicant takes a submitted (or rejected) application back to draft."""
+    require(actor, deployment, CHANGE, message=NOT_ALLOWED)
+    deployment = _lock(deployment)
+    if deployment.status not in WITHDRAWABLE:
+        raise ValidationError(f"Only a submitted or rejected application can be withdrawn; this one is "
+                              f"{deployment.get_status_display().lower()}. Change it or cancel it instead.")
+    deployment = _transition(deployment, S.DRAFT, actor=actor, event="deployment.withdraw")
     Authorisation.objects.filter(deployment=deployment, superseded_at__isnull=True).update(superseded_at=clock.now())
     return deployment
 
 
-def deployment_estimate(deployment: Deployment, *, threshold: float | None = None):
-    """Expected false alerts: watchlist size x expected footfall x the pack's FMR at the threshold."""
-    from lfr_governance.faces import calibration_for_pack, expected_false_alerts
-
-    calibration = calibration_for_pack(deployment.watchlist_version.pack_id)
-    return expected_false_alerts(calibration, threshold if threshold is not None else deployment.threshold,
-                                 deployment.watchlist_version.size, deployment.expected_footfall)
-
-
 def _decide(actor, deployment: Deployment) -> Deployment:
-    _require(actor, "deployments.authorise_deployment", deployment, "authorise_deployment")
+    require(actor, deployment, AUTHORISE, message=NOT_ALLOWED)
     deployment = _lock(deployment)
     if actor.pk == deployment.applicant_id:
         raise PermissionDenied("You applied for this deployment, so another officer must authorise it.")
@@ -376,42 +369,15 @@ def authorisation_confirm_in_writing(*, actor, authorisation: Authorisation, tex
     return authorisation
 
 
-def current_authorisation(deployment: Deployment) -> Authorisation | None:
-    return deployment.authorisations.filter(decision=AuthorisationDecision.AUTHORISED,
-                                            superseded_at__isnull=True).first()
-
-
 @transaction.atomic
 def deployment_schedule(*, actor, deployment: Deployment) -> Deployment:
-    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    require(actor, deployment, CHANGE, message=NOT_ALLOWED)
     deployment = _lock(deployment)
     if deployment.ends_at <= clock.now():
         raise ValidationError("The deployment window has already passed: change the times (a new authorisation).")
     if deployment.edge_nodes.filter(revoked_at__isnull=False).exists():
         raise ValidationError({"edge_nodes": "An edge node of this deployment has been revoked: replace it."})
     return _transition(deployment, S.SCHEDULED, actor=actor, event="deployment.schedule")
-
-
-def signage_in_place(deployment: Deployment, at=None) -> bool:
-    at = at or clock.now()
-    return deployment.signs.filter(placed_at__lte=at, removed_at__isnull=True).exists()
-
-
-def go_live_problems(deployment: Deployment, now=None) -> list[str]:
-    now = now or clock.now()
-    problems = []
-    if deployment.status != S.SCHEDULED:
-        problems.append(f"The deployment is {deployment.get_status_display().lower()}, not scheduled.")
-    authorisation = current_authorisation(deployment)
-    if authorisation is None:
-        problems.append("There is no current authorisation.")
-    elif authorisation.bound_watchlist_digest != deployment.watchlist_version.digest:
-        problems.append("The watchlist digest differs from the one authorised.")
-    if not deployment.starts_at <= now < deployment.ends_at:
-        problems.append("It is outside the authorised window.")
-    if not signage_in_place(deployment, now):
-        problems.append("No sign is recorded as placed: record the signage first.")
-    return problems
 
 
 @transaction.atomic
@@ -437,9 +403,7 @@ def deployment_end(*, deployment: Deployment, actor=None, reason: str = "end tim
 @transaction.atomic
 def deployment_cancel(*, actor, deployment: Deployment, reason: str) -> Deployment:
     deployment = _lock(deployment)
-    may = any(has_role_perm(actor, perm) and restrict(Deployment.objects.filter(pk=deployment.pk), actor, perm).exists()
-              for perm in ("deployments.change_deployment", "deployments.authorise_deployment"))
-    if not may:
+    if not any(allowed(actor, deployment, perm) for perm in CANCELLERS):
         raise PermissionDenied("Only the applicant's team or the authorising officer can cancel this deployment.")
     if not reason.strip():
         raise ValidationError({"reason": "Say why the deployment is cancelled."})
@@ -470,13 +434,13 @@ def deployments_schedule_tick(now=None) -> dict[str, list[int]]:
 @transaction.atomic
 def signage_record_add(*, actor, deployment: Deployment, position_description: str, latitude, longitude, size: str,
                        placed_at, photo: bytes | None = None, photo_name: str = "sign.jpg") -> SignageRecord:
-    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
-    if deployment.status in (S.ENDED, S.REVIEWED, S.CANCELLED):
+    require(actor, deployment, CHANGE, message=NOT_ALLOWED)
+    if deployment.status in FINISHED:
         raise ValidationError("The deployment is over: signage can no longer be added.")
     sign = SignageRecord(deployment=deployment, position_description=position_description, latitude=latitude,
                          longitude=longitude, size=size, placed_at=placed_at, placed_by=actor)
     if photo:
-        from watchlists.images import image_check
+        from lfr_governance.images import image_check
 
         checked = image_check(photo, filename=photo_name)
         sign.photo = ContentFile(checked.data, name=f"{checked.sha256[:16]}.img")
@@ -489,7 +453,7 @@ def signage_record_add(*, actor, deployment: Deployment, position_description: s
 
 @transaction.atomic
 def signage_record_removed(*, actor, sign: SignageRecord, removed_at) -> SignageRecord:
-    _require(actor, "deployments.change_deployment", sign.deployment, "change_deployment")
+    require(actor, sign.deployment, CHANGE, message=NOT_ALLOWED)
     sign = SignageRecord.objects.select_for_update().get(pk=sign.pk)
     sign.removed_at = removed_at
     sign.full_clean(exclude=["photo"])
@@ -502,7 +466,10 @@ def signage_record_removed(*, actor, sign: SignageRecord, removed_at) -> Signage
 @transaction.atomic
 def leaflet_record_add(*, actor, deployment: Deployment, count: int, window_start, window_end,
                        where: str) -> LeafletRecord:
-    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    require(actor, deployment, CHANGE, message=NOT_ALLOWED)
+    if deployment.status in LEAFLETS_CLOSED:
+        raise ValidationError(f"The deployment is {deployment.get_status_display().lower()}: its leaflet record is "
+                              "closed.")
     leaflet = LeafletRecord(deployment=deployment, count=count, window_start=window_start, window_end=window_end,
                             where=where, distributed_by=actor)
     leaflet.full_clean()
@@ -514,7 +481,10 @@ def leaflet_record_add(*, actor, deployment: Deployment, count: int, window_star
 
 @transaction.atomic
 def operator_assign(*, actor, deployment: Deployment, operator) -> None:
-    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    require(actor, deployment, CHANGE, message=NOT_ALLOWED)
+    if deployment.status in FINISHED:
+        raise ValidationError(f"The deployment is {deployment.get_status_display().lower()}: no operator can be "
+                              "assigned to it now.")
     if not user_has_role(operator, Role.OPERATOR):
         raise ValidationError({"operator": f"{operator.get_username()} does not hold the operator role."})
     deployment.operators.add(operator)
@@ -527,7 +497,7 @@ def operator_assign(*, actor, deployment: Deployment, operator) -> None:
 @transaction.atomic
 def deployment_review(*, actor, deployment: Deployment, what_happened: str, lessons: str = "",
                       issues_raised: str = "") -> PostDeploymentReview:
-    _require(actor, "deployments.change_deployment", deployment, "change_deployment")
+    require(actor, deployment, CHANGE, message=NOT_ALLOWED)
     deployment = _lock(deployment)
     if not what_happened.strip():
         raise ValidationError({"what_happened": "Describe what happened during the deployment."})

@@ -22,12 +22,12 @@ from PIL import Image
 
 from lfr_governance import clock
 from lfr_governance.forms import apply_service_errors
-from lfr_governance.permissions import has_role_perm, require_role_perm, restrict
+from lfr_governance.permissions import has_role_perm, require_role_perm
 from watchlists.choices import category_choices, offence_choices
-from watchlists.images import ImageRefused
+from lfr_governance.images import ImageRefused
 
 from . import selectors, services
-from .choices import EDITABLE, REAUTHORISE_FROM, DeploymentStatus, transition_allowed
+from .choices import DeploymentStatus
 from .forms import (
     UK,
     ApplicationForm,
@@ -52,7 +52,6 @@ from .models import (
 )
 
 S = DeploymentStatus
-OVER = {S.ENDED, S.REVIEWED, S.CANCELLED}
 # GOV.UK tag colour per status, so the state reads at a glance on a tablet in a van.
 STATUS_TAGS = {
     S.DRAFT: "govuk-tag--grey", S.SUBMITTED: "govuk-tag--blue", S.AUTHORISED: "govuk-tag--turquoise",
@@ -62,13 +61,6 @@ STATUS_TAGS = {
 
 
 # --- Helpers ---------------------------------------------------------------------------------
-
-
-def _holds(user, deployment: Deployment, perm: str) -> bool:
-    """Whether the person holds both the role permission and the object permission `perm` on this deployment."""
-    return has_role_perm(user, f"deployments.{perm}") and restrict(
-        Deployment.objects.filter(pk=deployment.pk), user, f"deployments.{perm}"
-    ).exists()
 
 
 def _tagged(deployments):
@@ -196,7 +188,8 @@ def application_create(request):
 @require_http_methods(["GET", "POST"])
 def application_edit(request, pk: int):
     deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
-    if deployment.status not in EDITABLE | REAUTHORISE_FROM:
+    actions = selectors.deployment_actions(request.user, deployment)
+    if not actions.may_edit:
         messages.info(request, f"A deployment that is {deployment.get_status_display().lower()} can no longer be "
                                "changed.")
         return redirect("deployments:detail", pk=deployment.pk)
@@ -216,27 +209,61 @@ def application_edit(request, pk: int):
                 messages.success(request, "Application saved.")
             return redirect("deployments:detail", pk=deployment.pk)
     return render(request, "deployments/application_form.html", {
-        "form": form, "deployment": deployment, "needs_reauthorisation": deployment.status in REAUTHORISE_FROM,
+        "form": form, "deployment": deployment, "needs_reauthorisation": actions.edit_returns_to_draft,
     }, status=400 if form.errors else 200)
 
 
 # --- The deployment page ---------------------------------------------------------------------
 
 
-def _detail_context(request, deployment: Deployment, **forms) -> dict:
-    user, status = request.user, deployment.status
-    can_change = _holds(user, deployment, "change_deployment")
-    can_authorise = _holds(user, deployment, "authorise_deployment")
-    signs = list(deployment.signs.select_related("placed_by"))
+def _action_forms(user, deployment: Deployment, actions: selectors.DeploymentActions) -> dict:
+    """An empty form for each step the person may take now (None where they may not)."""
+    operator_form = OperatorAssignForm(prefix="operator", deployment=deployment)
+    return {
+        "submit_form": SubmitForm(prefix="submit", deployment=deployment, user=user) if actions.may_submit else None,
+        "cancel_form": CancelForm(prefix="cancel") if actions.may_cancel else None,
+        "sign_form": SignageForm(prefix="sign", initial={"placed_at": now_to_the_minute()})
+        if actions.may_add_signs else None,
+        "leaflet_form": LeafletForm(prefix="leaflet") if actions.may_add_leaflets else None,
+        # Offered only while someone holds the operator role to assign.
+        "operator_form": operator_form if actions.may_assign_operators
+        and operator_form.fields["operator"].queryset.exists() else None,
+        "review_form": ReviewForm(prefix="review") if actions.may_review else None,
+    }
+
+
+def _authorisations(user, deployment: Deployment) -> tuple[list[Authorisation], list]:
+    """The deployment's authorisations (each marked overdue or not), and a confirmation form for each urgent oral
+    authorisation of this officer's that still awaits its written confirmation."""
     authorisations = list(deployment.authorisations.select_related("authorising_officer"))
     overdue = set(selectors.authorisations_overdue().filter(deployment=deployment).values_list("pk", flat=True))
     for authorisation in authorisations:
         authorisation.is_overdue = authorisation.pk in overdue
-    operator_form = OperatorAssignForm(prefix="operator", deployment=deployment)
     mine_unconfirmed = [a for a in authorisations if a.authorising_officer_id == user.pk and a.urgent_oral
                         and not a.written_confirmation_at and not a.superseded_at]
-    context = {
+    return authorisations, [(a, WrittenConfirmationForm(prefix=f"confirm-{a.pk}")) for a in mine_unconfirmed]
+
+
+def _with_forms(context: dict, forms: dict) -> dict:
+    """The context with the forms a failed POST brings (their errors shown) in place of the empty ones."""
+    for name, form in forms.items():
+        if name == "confirm_form":
+            context["confirm_forms"] = [(a, form if f"confirm-{a.pk}" == form.prefix else f)
+                                        for a, f in context["confirm_forms"]]
+        else:
+            context[name] = form
+    context["failed_form"] = next((f for f in forms.values() if getattr(f, "errors", None)), None)
+    return context
+
+
+def _detail_context(request, deployment: Deployment, **forms) -> dict:
+    actions = selectors.deployment_actions(request.user, deployment)
+    signs = list(deployment.signs.select_related("placed_by"))
+    authorisations, confirm_forms = _authorisations(request.user, deployment)
+    now = clock.now()
+    return _with_forms({
         "deployment": _tagged([deployment])[0],
+        "actions": actions,
         "application": _application_rows(deployment),
         "edge_nodes": list(deployment.edge_nodes.all()),
         "authorisations": authorisations,
@@ -247,37 +274,13 @@ def _detail_context(request, deployment: Deployment, **forms) -> dict:
         "review": PostDeploymentReview.objects.filter(deployment=deployment).select_related("reviewed_by").first(),
         "map": _map_data(deployment, signs),
         # Before the start, what would still stop it opening at the start; once the window is open, what stops it now.
-        "go_live_problems": services.go_live_problems(deployment, now=max(clock.now(), deployment.starts_at))
-        if status == S.SCHEDULED else [],
-        "before_start": clock.now() < deployment.starts_at,
-        "can_change": can_change,
-        "can_authorise": can_authorise,
-        "can_edit": can_change and status in EDITABLE | REAUTHORISE_FROM,
-        "edit_needs_reauthorisation": status in REAUTHORISE_FROM,
-        "can_withdraw": can_change and status in (S.SUBMITTED, S.REJECTED),
-        "can_schedule": can_change and status == S.AUTHORISED,
-        "can_remove_signs": can_change,
-        "submit_form": SubmitForm(prefix="submit", deployment=deployment, user=user)
-        if can_change and status == S.DRAFT else None,
-        "cancel_form": CancelForm(prefix="cancel")
-        if (can_change or can_authorise) and transition_allowed(status, S.CANCELLED) else None,
-        "sign_form": SignageForm(prefix="sign", initial={"placed_at": now_to_the_minute()}) if can_change and status not in OVER else None,
-        "leaflet_form": LeafletForm(prefix="leaflet") if can_change and status not in {S.REVIEWED, S.CANCELLED}
-        else None,
-        "operator_form": operator_form if can_change and status not in OVER and operator_form.fields[
-            "operator"].queryset.exists() else None,
-        "review_form": ReviewForm(prefix="review") if can_change and status == S.ENDED else None,
-        "confirm_forms": [(a, WrittenConfirmationForm(prefix=f"confirm-{a.pk}")) for a in mine_unconfirmed],
+        "go_live_problems": selectors.go_live_problems(deployment, now=max(now, deployment.starts_at))
+        if deployment.status == S.SCHEDULED else [],
+        "before_start": now < deployment.starts_at,
+        **_action_forms(request.user, deployment, actions),
+        "confirm_forms": confirm_forms,
         "counters": getattr(deployment, "counters", None),
-    }
-    for name, form in forms.items():
-        if name == "confirm_form":
-            context["confirm_forms"] = [(a, form if f"confirm-{a.pk}" == form.prefix else f)
-                                        for a, f in context["confirm_forms"]]
-        else:
-            context[name] = form
-    context["failed_form"] = next((f for f in forms.values() if getattr(f, "errors", None)), None)
-    return context
+    }, forms)
 
 
 def _application_rows(deployment: Deployment) -> list[tuple[str, str, str]]:
@@ -501,7 +504,7 @@ def _rate(value: float) -> str:
 def _estimate(deployment: Deployment) -> dict | None:
     """The false-alert estimate with its parts, in words the officer can check."""
     try:
-        estimate = services.deployment_estimate(deployment)
+        estimate = selectors.deployment_estimate(deployment)
     except Exception as exc:  # a missing calibration must not hide the rest of the application
         return {"error": f"The estimate is not available: {exc}"}
     size, footfall = deployment.watchlist_version.size, deployment.expected_footfall
@@ -512,9 +515,9 @@ def _estimate(deployment: Deployment) -> dict | None:
         "fmr_upper": _rate(estimate.fmr_upper_95), "impostor_comparisons": f"{estimate.impostor_comparisons:,}",
         "expected": f"{estimate.expected:.2f}", "expected_upper": f"{estimate.expected_upper_95:.2f}",
     }
-    floor = services.pack_threshold_floor(deployment.pack_id)
+    floor = selectors.pack_threshold_floor(deployment.pack_id)
     if floor is not None and abs(floor - deployment.threshold) > 1e-9:
-        at_floor = services.deployment_estimate(deployment, threshold=floor)
+        at_floor = selectors.deployment_estimate(deployment, threshold=floor)
         result["floor"] = {"threshold": f"{floor:.2f}", "expected": f"{at_floor.expected:.2f}",
                            "expected_upper": f"{at_floor.expected_upper_95:.2f}"}
     return result
@@ -533,9 +536,8 @@ def _decision_context(request, deployment: Deployment, decision_form=None, **for
     context.update({
         "estimate": _estimate(deployment),
         "categories": _categories(deployment),
-        "can_decide": deployment.status == S.SUBMITTED and deployment.authorising_officer_id == request.user.pk,
         "decision_form": decision_form or DecisionForm(),
-        "floor": services.pack_threshold_floor(deployment.pack_id),
+        "floor": selectors.pack_threshold_floor(deployment.pack_id),
     })
     if decision_form is not None and decision_form.errors:
         context["failed_form"] = decision_form

@@ -1,8 +1,11 @@
 """The one permission helper every app uses (STYLE.md: NetBox's restricted querysets, Zulip's access helpers).
 
-- `restrict` scopes a queryset to the objects a user holds `perm` on, before anything else touches it.
+- `restrict` scopes a queryset to the objects a user holds the object permission `perm` on, before
+  anything else touches it; `scope` does the same and also asks for the role permission.
+- `allowed` / `require` answer "role permission and object permission" for one object: the one check
+  every service, selector and view uses (nothing else writes it by hand).
 - `get_for_user_or_404` fetches and authorises in one call and answers 404 alike for missing and
-  forbidden objects, so existence does not leak.
+  forbidden objects, so existence does not leak; `not_found` and NOT_FOUND are the words of that answer.
 - `require_role_perm` checks a model-level (role) permission and raises PermissionDenied.
 
 Object permissions live in direct foreign-key django-guardian models (UserObjectPermissionBase /
@@ -27,11 +30,49 @@ def restrict(queryset: QuerySet, user, perm: str) -> QuerySet:
     )
 
 
-def get_for_user_or_404(queryset: QuerySet, user, perm: str, **lookup) -> Model:
+# One answer for "does not exist" and "not yours", so existence does not leak.
+NOT_FOUND = "Not found: it does not exist or you do not have access to it."
+DENIED = "You are not allowed to do this."
+
+
+def not_found(what: type[Model] | str) -> Http404:
+    """The 404 for a model (or a label such as "edge node") that has no object matching the request."""
+    label = what if isinstance(what, str) else what._meta.verbose_name
+    return Http404(f"No {label} matches the given query.")
+
+
+def _roles(perm: str, role: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    return (perm,) if role is None else (role,) if isinstance(role, str) else role
+
+
+def scope(queryset: QuerySet, user, perm: str, *, role: str | tuple[str, ...] | None = None) -> QuerySet:
+    """The objects of `queryset` this person may `perm`: the role permission `role` (default: `perm`; a tuple
+    asks for each) held, and the object permission `perm` on each object."""
+    if not all(has_role_perm(user, needed) for needed in _roles(perm, role)):
+        return queryset.none()
+    return restrict(queryset, user, perm)
+
+
+def allowed(user, obj: Model, perm: str, *, role: str | tuple[str, ...] | None = None) -> bool:
+    """Whether the person holds the role permission `role` (default: `perm`) and the object permission `perm`
+    (dotted, e.g. "deployments.change_deployment") on `obj`."""
+    return scope(type(obj)._default_manager.filter(pk=obj.pk), user, perm, role=role).exists()
+
+
+def require(user, obj: Model, perm: str, *, role: str | tuple[str, ...] | None = None, message: str = DENIED) -> None:
+    """PermissionDenied(message) unless `allowed(user, obj, perm, role=role)`."""
+    if not allowed(user, obj, perm, role=role):
+        raise PermissionDenied(message)
+
+
+def get_for_user_or_404(queryset: QuerySet, user, perm: str, *, role: str | tuple[str, ...] | None = None,
+                        message: str | None = None, **lookup) -> Model:
+    """The object matching `lookup` that the person may `perm` (see `scope`), else 404 with `message` (default:
+    "No <model> matches the given query."), alike for a missing and a forbidden object."""
     try:
-        return restrict(queryset, user, perm).get(**lookup)
+        return scope(queryset, user, perm, role=role).get(**lookup)
     except queryset.model.DoesNotExist:
-        raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.")
+        raise Http404(message) if message else not_found(queryset.model)
 
 
 def role_perms(user) -> set[str]:

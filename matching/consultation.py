@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from deployments.models import Deployment
+from lfr_governance.audit.justification import justification_clean
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 
@@ -24,11 +25,10 @@ def consultation_justification(session, deployment: Deployment) -> str | None:
 
 
 def consultation_justification_set(session, deployment: Deployment, justification: str) -> None:
-    justification = justification.strip()
-    if len(justification) < 10:
-        raise ValueError("Say why you are watching this deployment's alerts (at least 10 characters), "
-                         "e.g. 'operator on duty for LFR-00012'.")
-    session[_session_key(deployment.pk)] = justification
+    """Remembers the reason for this session; ValidationError when it is too short."""
+    session[_session_key(deployment.pk)] = justification_clean(
+        justification, ask="Say why you are watching this deployment's alerts",
+        example="'operator on duty for LFR-00012'")
 
 
 @transaction.atomic

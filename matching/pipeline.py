@@ -43,6 +43,7 @@ from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from watchlists.choices import ImageState
 from watchlists.models import ReferenceImage, WatchlistVersion
+from watchlists.selectors import version_digest
 
 from . import counts, frames
 from .choices import Imaging
@@ -130,8 +131,6 @@ def _context_load(deployment_id: int) -> DeploymentContext:
 
 def _gallery_build(version_id: int, authorised_digest: str) -> WatchlistGallery:
     """The frozen version's accepted templates, after checking they still make the authorised digest."""
-    from watchlists.services import version_digest
-
     version = WatchlistVersion.objects.get(pk=version_id)
     if version_digest(version) != authorised_digest:
         raise ValueError("the watchlist's entries or templates no longer match the authorised digest")
@@ -209,8 +208,6 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
         frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms)
         _counts_record(deployment_id, FrameResult("expired"), deletion_ms)
         return FrameResult("expired")
-    if settings.LFR_PIPELINE_TEST_DELAY_SECONDS:
-        time.sleep(settings.LFR_PIPELINE_TEST_DELAY_SECONDS)
     try:
         result = _frame_match(payload, deployment_id=deployment_id, node_id=node_id, frame_id=frame_id,
                               captured_at=datetime.fromisoformat(captured_at), received_at=received_at, camera=camera)

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from deployments.models import DeploymentCounters, Deployment
-from lfr_governance.permissions import has_role_perm, restrict
+from deployments.choices import DeploymentStatus
+from deployments.models import DeploymentCounters, Deployment, EdgeNode
+from lfr_governance import clock
+from lfr_governance.permissions import NOT_FOUND, scope
 
 from . import frames
 from .choices import Decision, Outcome
 from .models import Alert, DeletionLatencyBucket
 
-NOT_FOUND = "Not found: it does not exist or you do not have access to it."
 ALERT_PERM = "matching.view_alert"
+ADJUDICATE_PERM = "matching.adjudicate_alert"
 OPERATE_PERM = "deployments.operate_deployment"
 
 
 def deployments_operated(user) -> QuerySet:
     """Deployments whose alerts this person may watch: operators assigned to them, nobody else."""
-    if not has_role_perm(user, ALERT_PERM) or not has_role_perm(user, OPERATE_PERM):
-        return Deployment.objects.none()
-    return restrict(Deployment.objects.select_related("watchlist_version"), user, OPERATE_PERM)
+    return scope(Deployment.objects.select_related("watchlist_version"), user, OPERATE_PERM,
+                 role=(ALERT_PERM, OPERATE_PERM))
 
 
 def deployment_operated_get(user, pk: int) -> Deployment:
@@ -100,3 +104,38 @@ def deletion_percentiles(deployment: Deployment, percentiles=(50, 95, 99)) -> di
                 result[f"p{p}"] = float(upper)
                 break
     return result
+
+
+# --- Edge nodes -------------------------------------------------------------------------------
+
+
+def edge_counting_deployment(node: EdgeNode, now: datetime | None = None) -> Deployment | None:
+    """For a node with no live deployment now (its authentication found none), the deployment its refused
+    requests are counted against: the one whose window is open now, else one marked live, else the next
+    scheduled one."""
+    now = now or clock.now()
+    active = node.deployments.filter(status__in=[DeploymentStatus.LIVE, DeploymentStatus.SCHEDULED])
+    return (active.filter(starts_at__lte=now, ends_at__gt=now).first()
+            or active.filter(status=DeploymentStatus.LIVE).first()
+            or active.filter(starts_at__gt=now).order_by("starts_at").first())
+
+
+def edge_status(*, node: EdgeNode, live: Deployment | None, now: datetime | None = None) -> dict:
+    """What GET status answers; `live` is the node's live deployment as its authentication found it."""
+    now = now or clock.now()
+    deployment = live or edge_counting_deployment(node, now)
+    return {
+        "edge_node": node.name,
+        "live": live is not None,
+        "deployment": None if deployment is None else {
+            "id": deployment.pk,
+            "reference": f"LFR-{deployment.pk:05d}",
+            "status": deployment.status,
+            "starts_at": deployment.starts_at,
+            "ends_at": deployment.ends_at,
+        },
+        "server_time": now,
+        "max_clock_skew_seconds": settings.LFR_EDGE_MAX_CLOCK_SKEW_SECONDS,
+        "max_requests_per_second": settings.LFR_EDGE_MAX_FRAMES_PER_SECOND,
+        "max_image_bytes": settings.LFR_EDGE_MAX_FRAME_BYTES,
+    }

@@ -17,21 +17,22 @@ from datetime import datetime
 import kombu.exceptions
 import redis
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from PIL import Image
 
 from lfr_governance import clock
-from deployments.choices import DeploymentStatus
 from deployments.models import Deployment, DeploymentCounters, EdgeNode
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
-from lfr_governance.permissions import has_role_perm, restrict
+from lfr_governance.permissions import require
 
 from . import counts, frames
 from .choices import DECISIONS_TAKING_OUTCOME, Decision, Outcome
 from .models import Alert
+from .selectors import ADJUDICATE_PERM, OPERATE_PERM, edge_counting_deployment
 
 EDGE_IMAGE_FORMATS = {"JPEG", "PNG"}
 # Redis or the broker unreachable: the node is told to retry (503), and nothing is kept.
@@ -48,17 +49,6 @@ class EdgeRefusal(Exception):
 
 
 # --- Edge nodes: admitting frames and detections ----------------------------------------------
-
-
-def edge_counting_deployment(node: EdgeNode, now: datetime | None = None) -> Deployment | None:
-    """For a node with no live deployment now (its callers know it already: edge_node_live_deployment), the
-    deployment its refused requests are counted against: the one whose window is open now, else one marked
-    live, else the next scheduled one."""
-    now = now or clock.now()
-    active = node.deployments.filter(status__in=[DeploymentStatus.LIVE, DeploymentStatus.SCHEDULED])
-    return (active.filter(starts_at__lte=now, ends_at__gt=now).first()
-            or active.filter(status=DeploymentStatus.LIVE).first()
-            or active.filter(starts_at__gt=now).order_by("starts_at").first())
 
 
 def edge_refusal_count(deployment: Deployment | None) -> None:
@@ -221,36 +211,12 @@ def detections_receive(*, node: EdgeNode, deployment: Deployment, crops: list[fr
                   payload=frames.encode_detections(crops), received_at=received_at)
 
 
-def edge_status(*, node: EdgeNode, live: Deployment | None, now: datetime | None = None) -> dict:
-    """What GET status answers; `live` is the node's live deployment as its authentication found it."""
-    now = now or clock.now()
-    deployment = live or edge_counting_deployment(node, now)
-    return {
-        "edge_node": node.name,
-        "live": live is not None,
-        "deployment": None if deployment is None else {
-            "id": deployment.pk,
-            "reference": f"LFR-{deployment.pk:05d}",
-            "status": deployment.status,
-            "starts_at": deployment.starts_at,
-            "ends_at": deployment.ends_at,
-        },
-        "server_time": now,
-        "max_clock_skew_seconds": settings.LFR_EDGE_MAX_CLOCK_SKEW_SECONDS,
-        "max_requests_per_second": settings.LFR_EDGE_MAX_FRAMES_PER_SECOND,
-        "max_image_bytes": settings.LFR_EDGE_MAX_FRAME_BYTES,
-    }
-
-
 # --- Operators: deciding alerts ---------------------------------------------------------------
 
 
 def _require_operator(user, alert: Alert) -> None:
-    allowed = has_role_perm(user, "matching.adjudicate_alert") and restrict(
-        Deployment.objects.filter(pk=alert.deployment_id), user, "deployments.operate_deployment"
-    ).exists()
-    if not allowed:
-        raise PermissionDenied("Only an operator assigned to this deployment can decide its alerts.")
+    require(user, alert.deployment, OPERATE_PERM, role=ADJUDICATE_PERM,
+            message="Only an operator assigned to this deployment can decide its alerts.")
 
 
 def _lock(alert: Alert) -> Alert:
@@ -294,3 +260,25 @@ def alert_outcome_record(*, actor, alert: Alert, outcome: str, text: str = "") -
            deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref,
            changes={"outcome": [None, outcome], "text": text})
     return alert
+
+
+@transaction.atomic
+def alert_erase(*, alert: Alert, actor_label: str, reason: str) -> None:
+    """Erases one alert and its probe crop (the retention purge): audited as an erasure that names the record.
+
+    The published record keeps its figures after the alert itself is gone: its decision and outcome are
+    added to the deployment's erased counts first. The file goes once the transaction has committed.
+    """
+    alert = Alert.objects.select_for_update().select_related("entry").get(pk=alert.pk)
+    DeploymentCounters.objects.filter(deployment_id=alert.deployment_id).update(
+        erased_alerts=F("erased_alerts") + 1,
+        erased_true_alerts=F("erased_true_alerts") + int(alert.decision == Decision.CONFIRMED),
+        erased_false_alerts=F("erased_false_alerts") + int(alert.decision == Decision.FALSE_ALERT),
+        erased_engagements=F("erased_engagements") + int(alert.outcome != ""),
+        erased_arrests=F("erased_arrests") + int(alert.outcome == Outcome.ARRESTED),
+    )
+    name = alert.probe_image.name
+    record(action=Action.ERASURE, event="alert.erase", actor_label=actor_label, target=alert,
+           deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref, changes={"reason": reason})
+    alert.delete()
+    transaction.on_commit(lambda: default_storage.delete(name))

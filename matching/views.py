@@ -107,8 +107,8 @@ def justify(request, pk: int):
         try:
             consultation.consultation_justification_set(request.session, deployment,
                                                         form.cleaned_data["justification"])
-        except ValueError as exc:
-            form.add_error("justification", str(exc))
+        except ValidationError as exc:
+            form.add_error("justification", exc)
         else:
             return redirect(next_url)
     return render(request, "matching/justify.html", {"form": form, "deployment": deployment, "next": next_url},

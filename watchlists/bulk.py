@@ -11,6 +11,7 @@ import io
 import zipfile
 from datetime import date
 
+from celery import current_app
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -20,8 +21,8 @@ from lfr_governance import clock
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 
-from .choices import BulkImportStatus, ImageState
-from .images import ImageRefused, image_check
+from .choices import BULK_IMPORT_TASK, BulkImportStatus, ImageState
+from lfr_governance.images import ImageRefused, image_check
 from .models import BulkImport, Watchlist
 from . import services
 
@@ -78,7 +79,7 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
 
 @transaction.atomic
 def bulk_import_start(*, actor, watchlist: Watchlist, csv_data: bytes, zip_data: bytes) -> BulkImport:
-    services._require(actor, "watchlists.change_watchlist", watchlist, "build_watchlist")
+    services._require_build(actor, watchlist)
     rows = _read_csv(csv_data)
     _open_zip(zip_data)
     draft = services._draft_for_change(actor=actor, watchlist=watchlist)
@@ -88,9 +89,8 @@ def bulk_import_start(*, actor, watchlist: Watchlist, csv_data: bytes, zip_data:
     bulk.save()
     record(action=Action.COLLECTION, event="watchlist.bulk_import_start", actor=actor, target=bulk,
            changes={"rows": len(rows), "watchlist": watchlist.pk})
-    from .tasks import bulk_import_run_task
-
-    transaction.on_commit(lambda: bulk_import_run_task.delay(bulk.pk))
+    # By the task's name (watchlists/tasks.py imports this module, not the reverse).
+    transaction.on_commit(lambda: current_app.send_task(BULK_IMPORT_TASK, args=[bulk.pk]))
     return bulk
 
 

@@ -5,6 +5,7 @@ The justification is asked once per session per watchlist; every image view writ
 
 from django.db import transaction
 
+from lfr_governance.audit.justification import justification_clean
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 
@@ -20,10 +21,9 @@ def consultation_justification(session, watchlist: Watchlist) -> str | None:
 
 
 def consultation_justification_set(session, watchlist: Watchlist, justification: str) -> None:
-    justification = justification.strip()
-    if len(justification) < 10:
-        raise ValueError("Say why you need to see these images (at least 10 characters), e.g. the review task.")
-    session[_session_key(watchlist.pk)] = justification
+    """Remembers the reason for this session; ValidationError when it is too short."""
+    session[_session_key(watchlist.pk)] = justification_clean(
+        justification, ask="Say why you need to see these images", example="the review task")
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from .choices import (
     category_needs_offence,
     offence_choices,
 )
+from .selectors import ENTRY_FIELDS
 
 
 class WatchlistForm(forms.Form):
@@ -161,9 +162,7 @@ class EntryForm(forms.Form):
         return data
 
     def entry_fields(self) -> dict:
-        names = ("subject_ref", "category", "offence", "legal_basis", "image_source", "image_capture_date",
-                 "intelligence_ref", "justification", "subject_under_18", "under_18_rationale")
-        return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+        return {name: self.cleaned_data[name] for name in ENTRY_FIELDS if name in self.cleaned_data}
 
 
 def reviewers_queryset():

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
-from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -19,28 +17,30 @@ from lfr_governance.accounts.models import Team
 from lfr_governance.accounts.roles import user_has_role
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
-from lfr_governance.permissions import has_role_perm, restrict
+from lfr_governance.given import NOT_GIVEN, NotGiven, given
+from lfr_governance.permissions import has_role_perm
 
-from .choices import ImageState, ReviewStatus, VersionStatus, category_needs_offence
-from .images import image_check
+from .choices import ASSESS_TASK, ImageState, ReviewStatus, VersionStatus, category_needs_offence
+from lfr_governance.images import image_check
 from .models import ReferenceImage, Watchlist, WatchlistEntry, WatchlistManifest, WatchlistVersion
-
-ENTRY_FIELDS = (
-    "subject_ref", "category", "offence", "legal_basis", "image_source", "image_capture_date",
-    "intelligence_ref", "justification", "subject_under_18", "under_18_rationale",
+from .selectors import (
+    ENTRY_FIELDS,
+    entry_values,
+    freeze_problems,
+    may_build,
+    may_review,
+    version_digest,
+    watchlist_draft,
 )
+
+NOT_ALLOWED = "You are not allowed to do this on this watchlist."
 TEAM_PERMS = ("view_watchlist", "build_watchlist", "view_watchlist_images")
 REVIEWER_PERMS = ("view_watchlist", "review_watchlist", "view_watchlist_images")
 
 
-def _require(user, role_perm: str, watchlist: Watchlist, object_perm: str) -> None:
-    """Both the role's model permission and the object permission on this watchlist."""
-    # Not user.has_perm: Django lets a superuser pass every object check, and here nobody may.
-    allowed = has_role_perm(user, role_perm) and restrict(
-        Watchlist.objects.filter(pk=watchlist.pk), user, f"watchlists.{object_perm}"
-    ).exists()
-    if not allowed:
-        raise PermissionDenied("You are not allowed to do this on this watchlist.")
+def _require_build(actor, watchlist: Watchlist) -> None:
+    if not may_build(actor, watchlist):
+        raise PermissionDenied(NOT_ALLOWED)
 
 
 def _lock_watchlist(watchlist: Watchlist) -> Watchlist:
@@ -76,17 +76,13 @@ def watchlist_create(
 
 @transaction.atomic
 def watchlist_reviewer_assign(*, actor, watchlist: Watchlist, reviewer) -> None:
-    _require(actor, "watchlists.change_watchlist", watchlist, "build_watchlist")
+    _require_build(actor, watchlist)
     if not user_has_role(reviewer, Role.REVIEWER):
         raise ValidationError({"reviewer": f"{reviewer.get_username()} does not hold the reviewer role."})
     for perm in REVIEWER_PERMS:
         assign_perm(perm, reviewer, watchlist)
     record(action=Action.ALTERATION, event="watchlist.reviewer_assign", actor=actor, target=watchlist,
            changes={"reviewer": reviewer.get_username()})
-
-
-def watchlist_draft(watchlist: Watchlist) -> WatchlistVersion | None:
-    return watchlist.versions.filter(status=VersionStatus.DRAFT).first()
 
 
 def _draft_for_change(*, actor, watchlist: Watchlist) -> WatchlistVersion:
@@ -148,46 +144,52 @@ def _entry_clean(entry: WatchlistEntry) -> None:
 
 
 @transaction.atomic
-def entry_create(*, actor, watchlist: Watchlist, **fields: Any) -> WatchlistEntry:
-    _require(actor, "watchlists.change_watchlist", watchlist, "build_watchlist")
+def entry_create(
+    *, actor, watchlist: Watchlist, subject_ref: str, category: str, offence: str = "", legal_basis: str,
+    image_source: str, image_capture_date: date, intelligence_ref: str, justification: str,
+    subject_under_18: bool = False, under_18_rationale: str = "",
+) -> WatchlistEntry:
+    fields = given(locals(), ENTRY_FIELDS)
+    _require_build(actor, watchlist)
     draft = _draft_for_change(actor=actor, watchlist=watchlist)
     if draft.entries.count() >= settings.LFR_WATCHLIST_MAX_ENTRIES:
         raise ValidationError(
             f"This watchlist already holds the most entries allowed ({settings.LFR_WATCHLIST_MAX_ENTRIES}). "
             "A watchlist must stay bespoke to its operation."
         )
-    if draft.entries.filter(subject_ref=fields.get("subject_ref", "")).exists():
+    if draft.entries.filter(subject_ref=subject_ref).exists():
         raise ValidationError({"subject_ref": "This subject is already on this watchlist."})
-    entry = WatchlistEntry(version=draft, author=actor, **{k: v for k, v in fields.items() if k in ENTRY_FIELDS})
+    entry = WatchlistEntry(version=draft, author=actor, **fields)
     _entry_clean(entry)
     entry.save()
     record(action=Action.COLLECTION, event="watchlist.entry_create", actor=actor, target=entry,
-           subject_ref=entry.subject_ref, changes=_entry_values(entry))
+           subject_ref=entry.subject_ref, changes=entry_values(entry))
     return entry
 
 
-def _entry_values(entry: WatchlistEntry) -> dict[str, Any]:
-    values = {name: getattr(entry, name) for name in ENTRY_FIELDS}
-    values["image_capture_date"] = str(values["image_capture_date"])
-    return values
-
-
 @transaction.atomic
-def entry_update(*, actor, entry: WatchlistEntry, **fields: Any) -> WatchlistEntry:
+def entry_update(
+    *, actor, entry: WatchlistEntry, subject_ref: str | NotGiven = NOT_GIVEN, category: str | NotGiven = NOT_GIVEN,
+    offence: str | NotGiven = NOT_GIVEN, legal_basis: str | NotGiven = NOT_GIVEN,
+    image_source: str | NotGiven = NOT_GIVEN, image_capture_date: date | NotGiven = NOT_GIVEN,
+    intelligence_ref: str | NotGiven = NOT_GIVEN, justification: str | NotGiven = NOT_GIVEN,
+    subject_under_18: bool | NotGiven = NOT_GIVEN, under_18_rationale: str | NotGiven = NOT_GIVEN,
+) -> WatchlistEntry:
+    """Changes the fields given, on the draft (a frozen version's entry is changed in a new draft's copy)."""
+    fields = given(locals(), ENTRY_FIELDS)
     watchlist = entry.version.watchlist
-    _require(actor, "watchlists.change_watchlist", watchlist, "build_watchlist")
+    _require_build(actor, watchlist)
     draft = _draft_for_change(actor=actor, watchlist=watchlist)
     entry = _draft_copy(draft, entry)
     entry = WatchlistEntry.objects.select_for_update().get(pk=entry.pk)
     new_ref = fields.get("subject_ref", entry.subject_ref)
     if new_ref != entry.subject_ref and draft.entries.filter(subject_ref=new_ref).exclude(pk=entry.pk).exists():
         raise ValidationError({"subject_ref": "Another entry on this watchlist already has this subject reference."})
-    old = _entry_values(entry)
+    old = entry_values(entry)
     for name, value in fields.items():
-        if name in ENTRY_FIELDS:
-            setattr(entry, name, value)
+        setattr(entry, name, value)
     _entry_clean(entry)
-    new = _entry_values(entry)
+    new = entry_values(entry)
     if new == old:
         return entry
     entry.review_status, entry.reviewed_by, entry.reviewed_at, entry.review_reason = ReviewStatus.PENDING, None, None, ""
@@ -202,7 +204,7 @@ def entry_update(*, actor, entry: WatchlistEntry, **fields: Any) -> WatchlistEnt
 @transaction.atomic
 def entry_remove(*, actor, entry: WatchlistEntry) -> None:
     watchlist = entry.version.watchlist
-    _require(actor, "watchlists.change_watchlist", watchlist, "build_watchlist")
+    _require_build(actor, watchlist)
     draft = _draft_for_change(actor=actor, watchlist=watchlist)
     entry = _draft_copy(draft, entry)
     subject_ref, pk = entry.subject_ref, entry.pk
@@ -220,14 +222,13 @@ def entry_remove(*, actor, entry: WatchlistEntry) -> None:
 def reference_image_add(*, actor, entry: WatchlistEntry, data: bytes, filename: str = "image") -> ReferenceImage:
     """Stores a checked image and queues its quality assessment and template."""
     watchlist = entry.version.watchlist
-    _require(actor, "watchlists.change_watchlist", watchlist, "build_watchlist")
+    _require_build(actor, watchlist)
     checked = image_check(data, filename=filename)
     draft = _draft_for_change(actor=actor, watchlist=watchlist)
     entry = _draft_copy(draft, entry)
     image = _reference_image_store(actor=actor, entry=entry, checked=checked)
-    from .tasks import reference_image_assess_task
-
-    transaction.on_commit(lambda: reference_image_assess_task.delay(image.pk))
+    # By the task's name (watchlists/tasks.py imports this module, not the reverse).
+    transaction.on_commit(lambda: current_app.send_task(ASSESS_TASK, args=[image.pk]))
     return image
 
 
@@ -296,7 +297,8 @@ def reference_image_assess(*, image_id: int) -> ReferenceImage | None:
 @transaction.atomic
 def entry_review(*, actor, entry: WatchlistEntry, approve: bool, reason: str = "") -> WatchlistEntry:
     watchlist = entry.version.watchlist
-    _require(actor, "watchlists.review_watchlist", watchlist, "review_watchlist")
+    if not may_review(actor, watchlist):
+        raise PermissionDenied(NOT_ALLOWED)
     entry = WatchlistEntry.objects.select_for_update().select_related("version").get(pk=entry.pk)
     if entry.author_id == actor.pk:
         raise PermissionDenied("You added this entry, so someone else must review it.")
@@ -315,48 +317,9 @@ def entry_review(*, actor, entry: WatchlistEntry, approve: bool, reason: str = "
 # --- Freeze ----------------------------------------------------------------------------------
 
 
-def version_digest(version: WatchlistVersion) -> str:
-    """SHA-256 over every entry's fields and every accepted image's bytes hash and template."""
-    entries = []
-    for entry in version.entries.order_by("subject_ref").prefetch_related("images"):
-        images = sorted(
-            (
-                {"sha256": img.sha256, "pack": img.pack_id,
-                 "template_sha256": hashlib.sha256(bytes(img.template)).hexdigest()}
-                for img in entry.images.all() if img.state == ImageState.ACCEPTED
-            ),
-            key=lambda i: (i["sha256"], i["template_sha256"]),
-        )
-        entries.append({**_entry_values(entry), "images": images})
-    canonical = json.dumps({"entries": entries}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def freeze_problems(version: WatchlistVersion) -> list[str]:
-    problems = []
-    entries = list(version.entries.prefetch_related("images"))
-    if not entries:
-        problems.append("The watchlist has no entries.")
-    packs = set()
-    for entry in entries:
-        states = [img.state for img in entry.images.all()]
-        if entry.review_status != ReviewStatus.APPROVED:
-            problems.append(f"{entry.subject_ref}: not approved by a reviewer ({entry.get_review_status_display()}).")
-        if ImageState.QUEUED in states:
-            problems.append(f"{entry.subject_ref}: an image is still being checked.")
-        if ImageState.ACCEPTED not in states:
-            problems.append(f"{entry.subject_ref}: no accepted image.")
-        packs |= {img.pack_id for img in entry.images.all() if img.state == ImageState.ACCEPTED}
-    if len(packs) > 1:
-        problems.append(f"Templates come from more than one model pack ({', '.join(sorted(packs))}): re-check images.")
-    if len(entries) > settings.LFR_WATCHLIST_MAX_ENTRIES:
-        problems.append(f"More entries than the cap of {settings.LFR_WATCHLIST_MAX_ENTRIES}.")
-    return problems
-
-
 @transaction.atomic
 def watchlist_freeze(*, actor, watchlist: Watchlist) -> WatchlistVersion:
-    _require(actor, "watchlists.change_watchlist", watchlist, "build_watchlist")
+    _require_build(actor, watchlist)
     _lock_watchlist(watchlist)
     draft = watchlist_draft(watchlist)
     if draft is None:

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lfr_governance.forms import apply_service_errors
 from lfr_governance.navigation import safe_next
-from lfr_governance.permissions import has_role_perm, require_role_perm, restrict
+from lfr_governance.permissions import has_role_perm, not_found, require_role_perm
 
 from . import bulk, consultation, selectors, services
 from .choices import (
@@ -37,7 +37,7 @@ from .forms import (
     ReviewForm,
     WatchlistForm,
 )
-from .images import ImageRefused
+from lfr_governance.images import ImageRefused
 from .models import (
     BulkImport,
     Watchlist,
@@ -48,13 +48,6 @@ from .models import (
 # --- Helpers ---------------------------------------------------------------------------------
 
 
-def _holds(user, watchlist: Watchlist, perm: str) -> bool:
-    """Whether the person holds both the role permission and the object permission `perm` on this watchlist."""
-    return has_role_perm(user, f"watchlists.{perm}") and restrict(
-        Watchlist.objects.filter(pk=watchlist.pk), user, f"watchlists.{perm}"
-    ).exists()
-
-
 def _assigned_reviewers(watchlist: Watchlist) -> list:
     rows = WatchlistUserObjectPermission.objects.filter(
         content_object=watchlist, permission__codename="review_watchlist"
@@ -62,19 +55,20 @@ def _assigned_reviewers(watchlist: Watchlist) -> list:
     return [row.user for row in rows]
 
 
-def _labelled(entries) -> list:
-    """Entries with their category and offence labels, for display."""
+def _labelled(entries, user, actions: selectors.WatchlistActions) -> list:
+    """Entries with their category and offence labels and what the person may do with each, for display."""
     categories, offences = dict(category_choices()), dict(offence_choices())
     labelled = list(entries)
     for entry in labelled:
         entry.category_label = categories.get(entry.category, entry.category)
         entry.offence_label = offences.get(entry.offence, entry.offence)
+        entry.actions = selectors.entry_actions(user, entry, on=actions)
     return labelled
 
 
 def _shown_version(watchlist: Watchlist) -> WatchlistVersion | None:
     """The draft being built, else the latest version."""
-    return services.watchlist_draft(watchlist) or watchlist.versions.order_by("-number").first()
+    return selectors.watchlist_draft(watchlist) or watchlist.versions.order_by("-number").first()
 
 
 def _versions_for_destruction():
@@ -116,8 +110,8 @@ def watchlist_create(request):
 
 def _detail_context(request, watchlist: Watchlist, **extra) -> dict:
     version = _shown_version(watchlist)
-    entries = _labelled(selectors.version_entries(version)) if version else []
-    can_build = _holds(request.user, watchlist, "build_watchlist")
+    actions = selectors.watchlist_actions(request.user, watchlist, version)
+    entries = _labelled(selectors.version_entries(version), request.user, actions) if version else []
     return {
         "watchlist": watchlist,
         "versions": selectors.watchlist_versions(watchlist),
@@ -125,13 +119,9 @@ def _detail_context(request, watchlist: Watchlist, **extra) -> dict:
         "entries": entries,
         "counts": selectors.version_counts(version) if version else {},
         "any_queued": any(img.state == ImageState.QUEUED for e in entries for img in e.images.all()),
-        "can_build": can_build,
-        # A destroyed version's entries have nothing to copy into a new draft, so they are not edited from here.
-        "can_edit": can_build and version is not None and version.status != VersionStatus.DESTROYED,
-        "can_review": _holds(request.user, watchlist, "review_watchlist"),
-        "can_view_images": _holds(request.user, watchlist, "view_watchlist_images"),
+        "actions": actions,
         "reviewers": _assigned_reviewers(watchlist),
-        "reviewer_form": ReviewerAssignForm() if can_build else None,
+        "reviewer_form": ReviewerAssignForm() if actions.may_build else None,
         **extra,
     }
 
@@ -230,13 +220,11 @@ def entry_create(request, pk: int):
 def entry_edit(request, pk: int):
     entry = selectors.entry_get(request.user, pk, "watchlists.build_watchlist")
     watchlist = entry.version.watchlist
-    if entry.version.status == VersionStatus.DESTROYED:
+    if not selectors.entry_actions(request.user, entry).may_edit:
         messages.info(request, f"The images of version {entry.version.number} were destroyed, so its entries cannot "
                                "be edited. Add the entry again to a new version.")
         return redirect("watchlists:detail", pk=watchlist.pk)
-    initial = {name: getattr(entry, name) for name in (
-        "category", "offence", "legal_basis", "image_source", "image_capture_date", "intelligence_ref",
-        "justification", "subject_under_18", "under_18_rationale")}
+    initial = {name: getattr(entry, name) for name in selectors.ENTRY_FIELDS}  # the form has no subject_ref to edit
     form = EntryForm(request.POST or None, request.FILES or None, initial=initial, creating=False)
     if request.method == "POST" and form.is_valid():
         saved = _save_entry_with_image(request, form, lambda: services.entry_update(
@@ -252,11 +240,12 @@ def entry_edit(request, pk: int):
 
 
 def _review_context(request, watchlist: Watchlist, **extra) -> dict:
-    draft = services.watchlist_draft(watchlist)
+    draft = selectors.watchlist_draft(watchlist)
+    actions = selectors.watchlist_actions(request.user, watchlist, draft)
     return {
         "watchlist": watchlist,
         "version": draft,
-        "entries": _labelled(selectors.version_entries(draft)) if draft else [],
+        "entries": _labelled(selectors.version_entries(draft), request.user, actions) if draft else [],
         "justification": consultation.consultation_justification(request.session, watchlist),
         **extra,
     }
@@ -304,8 +293,8 @@ def consultation_justify(request, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             consultation.consultation_justification_set(request.session, watchlist, form.cleaned_data["justification"])
-        except ValueError as exc:
-            form.add_error("justification", str(exc))
+        except ValidationError as exc:
+            form.add_error("justification", exc)
         else:
             return redirect(next_url)
     return render(request, "watchlists/justify.html", {"form": form, "watchlist": watchlist, "next": next_url},
@@ -410,7 +399,7 @@ def version_destroy(request, pk: int):
     require_role_perm(request.user, "watchlists.destroy_watchlistversion")
     version = _versions_for_destruction().filter(pk=pk).first()
     if version is None:
-        raise Http404("No watchlist version matches the given query.")
+        raise not_found(WatchlistVersion)
     form = DestroyForm(request.POST or None)
     if request.method == "POST" and version["status"] != VersionStatus.DESTROYED and form.is_valid():
         services.watchlist_version_destroy(version=WatchlistVersion.objects.get(pk=pk),

@@ -23,8 +23,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lfr_governance.api import api_errors
-from lfr_governance.permissions import require_role_perm
-from watchlists.images import ImageRefused
+from lfr_governance.permissions import NOT_FOUND, not_found, require_role_perm
+from lfr_governance.images import ImageRefused
 
 from .. import selectors, services
 from ..choices import DeploymentStatus
@@ -66,7 +66,7 @@ _errors = api_errors
 def _authorisation_get(user, pk: int) -> Authorisation:
     authorisation = Authorisation.objects.select_related("deployment").filter(pk=pk).first()
     if authorisation is None:
-        raise Http404(selectors.NOT_FOUND)  # the words deployment_get uses for a forbidden one
+        raise Http404(NOT_FOUND)  # the words deployment_get uses for a forbidden one
     selectors.deployment_get(user, authorisation.deployment_id)
     return authorisation
 
@@ -74,14 +74,14 @@ def _authorisation_get(user, pk: int) -> Authorisation:
 def _sign_get(user, pk: int) -> SignageRecord:
     sign = SignageRecord.objects.select_related("deployment", "placed_by").filter(pk=pk).first()
     if sign is None:
-        raise Http404(selectors.NOT_FOUND)
+        raise Http404(NOT_FOUND)
     sign.deployment = selectors.deployment_get(user, sign.deployment_id)
     return sign
 
 
 def _estimate(deployment: Deployment) -> dict | None:
     try:
-        estimate = services.deployment_estimate(deployment)
+        estimate = selectors.deployment_estimate(deployment)
     except FileNotFoundError:  # a pack without a calibration: the page says so rather than failing
         return None
     return {"expected": estimate.expected, "expected_upper_95": estimate.expected_upper_95, "fmr": estimate.fmr,
@@ -95,7 +95,7 @@ def _deployment_data(deployment: Deployment) -> dict:
          .prefetch_related("edge_nodes", "operators").get(pk=deployment.pk))
     version = d.watchlist_version
     decisions = list(d.authorisations.select_related("authorising_officer"))
-    current = services.current_authorisation(d)
+    current = selectors.current_authorisation(d)
     review = getattr(d, "review", None)
     data = {
         "id": d.pk, "status": d.status, "applicant": d.applicant.get_username(), "team": d.team.name,
@@ -103,11 +103,11 @@ def _deployment_data(deployment: Deployment) -> dict:
         "watchlist": version.watchlist_id, "watchlist_version": version.pk, "watchlist_digest": version.digest,
         "watchlist_size": version.size, "pack_id": version.pack_id,
         "edge_nodes": list(d.edge_nodes.all()),
-        "threshold_floor": services.pack_threshold_floor(version.pack_id) if version.pack_id else None,
+        "threshold_floor": selectors.pack_threshold_floor(version.pack_id) if version.pack_id else None,
         "estimate": _estimate(d) if version.pack_id else None,
         "authorising_officer": d.authorising_officer.get_username() if d.authorising_officer else None,
         "authorisation": current, "decisions": decisions,
-        "go_live_problems": services.go_live_problems(d) if d.status == DeploymentStatus.SCHEDULED else [],
+        "go_live_problems": selectors.go_live_problems(d) if d.status == DeploymentStatus.SCHEDULED else [],
         "operators": sorted(user.get_username() for user in d.operators.all()),
         "signs": list(d.signs.select_related("placed_by")),
         "leaflets": list(d.leaflets.select_related("distributed_by")),
@@ -398,7 +398,7 @@ class EdgeNodeRevokeApi(APIView):
         require_role_perm(request.user, "deployments.manage_edge_nodes")
         node = selectors.edge_nodes_all(request.user).filter(pk=pk).first()
         if node is None:
-            raise Http404("No edge node matches the given query.")
+            raise not_found(EdgeNode)
         node = services.edge_node_revoke(actor=request.user, node=node)
         return Response(EdgeNodeOutputSerializer(EdgeNode.objects.select_related("registered_by").get(pk=node.pk)).data)
 

@@ -4,6 +4,7 @@ import json
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from lfr_governance.permissions import has_role_perm, require_role_perm
 
+from .justification import JUSTIFICATION_MIN, justification_clean
 from .models import Action
 from .selectors import FILTERS, audit_event_row, audit_events_filtered
 from .services import audit_chain_verify, record
@@ -44,10 +46,12 @@ def audit_list(request):
 def audit_export(request, fmt: str):
     """Export for the regulator: itself a disclosure, audited with its justification."""
     require_role_perm(request.user, "audit.export_auditevent")
-    justification = request.GET.get("justification", "").strip()
-    if len(justification) < 10:
-        return HttpResponse("Say why the audit log is being exported (at least 10 characters), e.g. "
-                            "'ICO request 2026/114'. Go back and fill in the reason.", status=400,
+    try:
+        justification = justification_clean(request.GET.get("justification"),
+                                            ask="Say why the audit log is being exported",
+                                            example="'ICO request 2026/114'")
+    except ValidationError as exc:
+        return HttpResponse(f"{exc.message} Go back and fill in the reason.", status=400,
                             content_type="text/plain; charset=utf-8")
     filters = _filters(request)
     rows = [audit_event_row(e) for e in audit_events_filtered(**filters).order_by("id")]
@@ -84,7 +88,7 @@ def subject_lookup_view(request):
     class LookupForm(forms.Form):
         subject_ref = forms.CharField(label="Subject reference", max_length=64,
                                       help_text="Custody or PNC number exactly as recorded, e.g. PNC 12/345678A.")
-        justification = forms.CharField(label="Why are you looking this subject up?", min_length=10, max_length=500,
+        justification = forms.CharField(label="Why are you looking this subject up?", min_length=JUSTIFICATION_MIN, max_length=500,
                                         help_text="For example the data subject request reference. Recorded in the audit log.")
 
     form = LookupForm(request.GET or None)

@@ -1,4 +1,5 @@
-"""The governance policy in one place: inclusion categories, watchlist limits and retention.
+"""The governance policy in one place: inclusion categories, watchlist limits, the enrolment quality gate,
+who may authorise, justifications, retention and the edge limits.
 
 Every value here can be changed by a force through the environment or by editing this file; the
 application reads them only from here.
@@ -32,22 +33,36 @@ LFR_WATCHLIST_MAX_ENTRIES = env.int("LFR_WATCHLIST_MAX_ENTRIES", default=2000)
 LFR_WATCHLIST_IMAGE_MAX_BYTES = env.int("LFR_WATCHLIST_IMAGE_MAX_BYTES", default=8 * 1024 * 1024)
 LFR_WATCHLIST_IMAGE_MAX_PIXELS = env.int("LFR_WATCHLIST_IMAGE_MAX_PIXELS", default=40_000_000)
 LFR_BULK_IMPORT_MAX_BYTES = env.int("LFR_BULK_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+# The enrolment quality gate's limits, in the uploaded image's pixels. The detector score floor is on each
+# detector's own scale, so it stays with its model pack (matching/engine/packs/<pack>.json, "quality").
+LFR_QUALITY_GATE = {
+    "min_face_size": 80.0,
+    "min_inter_eye_distance": 30.0,
+    "min_sharpness": 100.0,  # variance of the Laplacian of the aligned crop
+    "max_yaw_ratio": 0.3,
+    "max_roll_degrees": 25.0,
+}
 
-# Retention (hours unless named otherwise).
+# Consultation and disclosure (DPA 2018 s.62): the shortest justification a person may give.
+LFR_JUSTIFICATION_MIN_CHARS = 10
+
+# Retention (hours unless named otherwise). Non-match biometrics have no period: they are never stored.
 LFR_RETENTION = {
-    "non_match_biometrics_seconds": 0,
     "alerts_days": env.int("LFR_RETENTION_ALERTS_DAYS", default=31),
     "watchlist_after_deployment_hours": env.int("LFR_RETENTION_WATCHLIST_HOURS", default=24),
 }
 
 # Deployments
+# The lowest rank that may authorise a deployment (lfr_governance.accounts.choices.Rank).
+LFR_AO_MIN_RANK = env("LFR_AO_MIN_RANK", default="superintendent")
 LFR_DEPLOYMENT_MAX_HOURS = env.int("LFR_DEPLOYMENT_MAX_HOURS", default=12)
 LFR_URGENT_CONFIRMATION_HOURS = env.int("LFR_URGENT_CONFIRMATION_HOURS", default=24)
 # How far an edge node's captured_at may be from the server's clock.
 LFR_EDGE_MAX_CLOCK_SKEW_SECONDS = env.int("LFR_EDGE_MAX_CLOCK_SKEW_SECONDS", default=30)
 
-# The purge job runs every 5 minutes; a record more than this past its period counts as overdue,
-# and /healthz turns red when the last successful purge is older than LFR_PURGE_MAX_AGE_MINUTES.
+# The purge job runs every LFR_PURGE_INTERVAL_SECONDS; a record more than LFR_PURGE_GRACE_MINUTES past its period
+# counts as overdue, and /healthz turns red when the last successful purge is older than LFR_PURGE_MAX_AGE_MINUTES.
+LFR_PURGE_INTERVAL_SECONDS = env.int("LFR_PURGE_INTERVAL_SECONDS", default=300)
 LFR_PURGE_GRACE_MINUTES = env.int("LFR_PURGE_GRACE_MINUTES", default=15)
 LFR_PURGE_MAX_AGE_MINUTES = env.int("LFR_PURGE_MAX_AGE_MINUTES", default=20)
 

@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from deployments.models import Deployment, EdgeNode
-from deployments.services import edge_node_for_token_with_live
+from deployments.selectors import edge_node_for_token_with_live
 
 
 class EdgeNodePrincipal:

@@ -15,7 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import frames, services
+from .. import frames, selectors, services
 from .authentication import EdgeNodeTokenAuthentication, IsEdgeNode
 from .serializers import (
     DetectionsInputSerializer,
@@ -128,4 +128,5 @@ class EdgeStatusApi(EdgeApiView):
     @extend_schema(tags=TAGS, operation_id="edge_status", responses={200: StatusOutputSerializer, 401: REFUSALS[401]},
                    summary="The node's deployment, whether it is live, its window and the server time")
     def get(self, request):
-        return Response(StatusOutputSerializer(services.edge_status(node=request.auth, live=request.user.live_deployment)).data)
+        answer = selectors.edge_status(node=request.auth, live=request.user.live_deployment)
+        return Response(StatusOutputSerializer(answer).data)

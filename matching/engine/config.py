@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -19,6 +20,9 @@ class EngineConfig:
     thread_spinning: let idle ONNX Runtime threads spin; faster only where cores are not shared
         between the detector's and the recogniser's thread pools (measured slower on 2 cores).
     providers: explicit ONNX Runtime providers (None: CUDA where available, else CPU).
+    quality: the enrolment quality gate's limits (min_face_size, min_inter_eye_distance, min_sharpness,
+        max_yaw_ratio, max_roll_degrees); the pack adds its detector score floor. The engine has no
+        defaults of its own: the Django side passes settings.LFR_QUALITY_GATE.
     """
 
     model_dir: Path | None = None
@@ -28,3 +32,4 @@ class EngineConfig:
     inter_op_threads: int | None = None
     thread_spinning: bool = False
     providers: tuple[str, ...] | None = None
+    quality: Mapping[str, float] = field(default_factory=dict)

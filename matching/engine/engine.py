@@ -99,7 +99,7 @@ def load_engine(pack_id: str = packs.DEFAULT_PACK, config: EngineConfig | None =
         pack=pack,
         detector=detector,
         recogniser=recogniser,
-        quality_policy=QualityPolicy(**pack.quality),
+        quality_policy=QualityPolicy.merged(config.quality, pack.quality),
         providers=tuple(providers),
     )
 

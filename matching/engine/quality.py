@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 
 import cv2
 import numpy as np
@@ -26,16 +26,34 @@ class QualityReason(enum.StrEnum):
 class QualityPolicy:
     """Floors an enrolment image must meet. Pixel sizes are in the uploaded image's pixels.
 
-    min_detector_score also decides which faces count: a second face counts only if it is
-    detected at least that clearly (see subject_candidates).
+    No defaults: the limits come from the caller's policy (EngineConfig.quality) and the detector score floor
+    from the model pack, since it is on that detector's own scale. min_detector_score also decides which faces
+    count: a second face counts only if it is detected at least that clearly (see subject_candidates).
     """
 
-    min_face_size: float = 80.0
-    min_inter_eye_distance: float = 30.0
-    min_sharpness: float = 100.0
-    min_detector_score: float = 0.8
-    max_yaw_ratio: float = 0.3
-    max_roll_degrees: float = 25.0
+    min_face_size: float
+    min_inter_eye_distance: float
+    min_sharpness: float
+    min_detector_score: float
+    max_yaw_ratio: float
+    max_roll_degrees: float
+
+    @classmethod
+    def merged(cls, *limits: Mapping[str, float]) -> QualityPolicy:
+        """The policy from `limits`, later mappings winning; ValueError naming what is missing or unknown."""
+        values: dict[str, float] = {}
+        for mapping in limits:
+            values.update(mapping)
+        names = [field.name for field in fields(cls)]
+        missing, unknown = [n for n in names if n not in values], sorted(set(values) - set(names))
+        if missing or unknown:
+            raise ValueError(
+                "The quality gate needs exactly " + ", ".join(names) + " (the limits from EngineConfig.quality, "
+                "the detector score floor from the model pack)"
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+                + (f"; unknown: {', '.join(unknown)}" if unknown else "") + "."
+            )
+        return cls(**{name: float(values[name]) for name in names})
 
 
 @dataclass(frozen=True)

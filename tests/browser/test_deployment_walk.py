@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from deployments import services
+from deployments import selectors, services
 from deployments.models import Deployment
 from tests.conftest import sign_in
 from tests.deployments.conftest import dep_people, node  # noqa: F401  (shared fixtures)
@@ -30,7 +30,7 @@ def fill_when(page, legend: str, moment) -> None:
 
 
 def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, page, dep_people, frozen, node,
-                                                          monkeypatch):
+                                                          clock):
     ao = dep_people["ao"]
     start = (timezone.now() + timedelta(hours=2)).replace(second=0, microsecond=0)
     end = start + timedelta(hours=2)
@@ -40,7 +40,7 @@ def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, 
     page.get_by_test_id("role-navigation").get_by_role("link", name="Deployments").click()
     page.get_by_role("link", name="Apply for a deployment").click()
     expect(page.get_by_role("heading", name="Apply for a deployment")).to_be_visible()
-    floor = services.pack_threshold_floor(frozen.pack_id)
+    floor = selectors.pack_threshold_floor(frozen.pack_id)
     expect(page.get_by_label("Match threshold")).to_have_value(str(floor))
     page.get_by_label("Title", exact=True).fill("Operation Harbour: High Street")
     page.get_by_label("Purpose", exact=True).fill("Locate people wanted for street robbery.")
@@ -85,7 +85,7 @@ def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, 
         sign_in(decide, live_server.url, "ao")
         decide.get_by_test_id("role-navigation").get_by_role("link", name="Deployments").click()
         decide.get_by_test_id("awaiting-decision").get_by_role("link", name="Operation Harbour: High Street").click()
-        estimate = services.deployment_estimate(deployment)
+        estimate = selectors.deployment_estimate(deployment)
         expect(decide.get_by_test_id("estimate-expected")).to_have_text(f"{estimate.expected:.2f}")
         expect(decide.get_by_test_id("estimate-upper")).to_have_text(f"{estimate.expected_upper_95:.2f}")
         expect(decide.get_by_text("3 × 8,000 = 24,000").first).to_be_visible()
@@ -116,16 +116,14 @@ def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, 
     expect(page.get_by_test_id("go-live-problems")).not_to_contain_text("No sign is recorded")
 
     # The clock reaches the start: the tick opens processing and the page shows it live.
-    moment = start + timedelta(seconds=5)
-    monkeypatch.setattr(timezone, "now", lambda: moment)
+    clock.set(start + timedelta(seconds=5))
     assert services.deployments_schedule_tick()["opened"] == [deployment.pk]
     page.reload()
     expect(page.get_by_test_id("status")).to_have_text("Live")
     expect(page.get_by_test_id("live-banner")).to_contain_text("closes by itself at")
 
     # Past the end: the tick closes it.
-    moment = end + timedelta(seconds=5)
-    monkeypatch.setattr(timezone, "now", lambda: moment)
+    clock.set(end + timedelta(seconds=5))
     assert services.deployments_schedule_tick()["closed"] == [deployment.pk]
     page.reload()
     expect(page.get_by_test_id("status")).to_have_text("Ended")

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from deployments import services
+from deployments import selectors, services
 from deployments.choices import DeploymentStatus
 from deployments.models import Deployment, EdgeNode
 from lfr_governance.accounts.choices import Rank, Role
@@ -269,7 +269,7 @@ def test_the_whole_life_through_the_api(api, dep_people, frozen, node, window, c
     created = response.json()
     url = f"{API}/deployments/{created['id']}/"
     assert response["Location"] == url
-    floor = services.pack_threshold_floor(frozen.pack_id)
+    floor = selectors.pack_threshold_floor(frozen.pack_id)
     assert created["status"] == "draft" and created["applicant"] == "owner" and created["team"]
     assert created["threshold"] == floor and created["threshold_floor"] == floor
     assert created["watchlist_version"] == frozen.pk and created["watchlist_digest"] == frozen.digest
@@ -424,7 +424,7 @@ def test_an_officer_below_the_rank_cannot_be_named(api, application, dep_people)
 
 def test_threshold_below_the_floor_needs_a_justification(api, dep_people, frozen, node, window):
     client = api(dep_people["owner"])
-    floor = services.pack_threshold_floor(frozen.pack_id)
+    floor = selectors.pack_threshold_floor(frozen.pack_id)
     body = application_json(frozen.pk, [node.pk], *window, threshold=floor - 0.05)
     response = client.post(f"{API}/deployments/", body, format="json")
     assert response.status_code == 400
@@ -487,7 +487,7 @@ def test_an_edge_node_token_is_shown_once(api, dep_people, application):
     token = registered["token"]
     assert token.startswith("lfr_") and registered["token_prefix"] == token[:10]
     assert "not be shown again" in registered["token_note"] and "no-store" in response["Cache-Control"]
-    assert services.edge_node_for_token(token).pk == registered["id"]
+    assert selectors.edge_node_for_token(token).pk == registered["id"]
     node = EdgeNode.objects.get(pk=registered["id"])
 
     listed = admin.get(f"{API}/edge-nodes/")
@@ -496,7 +496,7 @@ def test_an_edge_node_token_is_shown_once(api, dep_people, application):
                                                                                "Van 9 camera 2": 0}
     revoked = admin.post(f"{API}/edge-nodes/{node.pk}/revoke/")
     assert revoked.status_code == 200 and revoked.json()["active"] is False and revoked.json()["revoked_at"]
-    assert services.edge_node_for_token(token) is None
+    assert selectors.edge_node_for_token(token) is None
     assert admin.post(f"{API}/edge-nodes/999999/revoke/").status_code == 404
     # Never again: not in the list, the revoke answer, or a deployment's record; nor the token's hash.
     others = [listed, revoked, api(dep_people["owner"]).get(f"{API}/deployments/{application.pk}/")]

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from deployments import selectors, services
 from deployments.choices import TRANSITIONS, DeploymentStatus, transition_allowed
-from deployments.models import EdgeNode
+from deployments.models import Deployment, EdgeNode
 from lfr_governance.audit.models import AuditEvent
 
 from .conftest import APPLICATION
@@ -143,18 +143,18 @@ def test_changing_what_was_authorised_returns_to_draft(scheduled, dep_people, ch
     services.deployment_update(actor=dep_people["owner"], deployment=scheduled, **kwargs)
     scheduled.refresh_from_db()
     assert scheduled.status == S.DRAFT
-    assert services.current_authorisation(scheduled) is None
+    assert selectors.current_authorisation(scheduled) is None
     assert AuditEvent.objects.filter(event="deployment.return_to_draft", deployment_id=scheduled.pk).exists()
 
 
 def test_a_change_outside_the_binding_keeps_the_authorisation(scheduled, dep_people):
     services.deployment_update(actor=dep_people["owner"], deployment=scheduled, engagement_notes="Added a briefing.")
     scheduled.refresh_from_db()
-    assert scheduled.status == S.SCHEDULED and services.current_authorisation(scheduled)
+    assert scheduled.status == S.SCHEDULED and selectors.current_authorisation(scheduled)
 
 
 def test_threshold_below_floor_needs_a_justification(application, dep_people):
-    floor = services.pack_threshold_floor("yunet-sface")
+    floor = selectors.pack_threshold_floor("yunet-sface")
     assert application.threshold == floor  # the default is the pack's validated threshold
     with pytest.raises(ValidationError) as exc:
         services.deployment_update(actor=dep_people["owner"], deployment=application, threshold=floor - 0.05)
@@ -243,7 +243,7 @@ def test_false_alert_estimate_for_a_known_calibration(application):
     estimate = expected_false_alerts(calibration, 0.45, watchlist_size=50, footfall=2000)
     assert estimate.fmr == 0.002 and estimate.expected == pytest.approx(50 * 2000 * 0.002)
     assert estimate.expected_upper_95 > estimate.expected
-    shipped = services.deployment_estimate(application)
+    shipped = selectors.deployment_estimate(application)
     assert shipped.expected == pytest.approx(3 * 8000 * shipped.fmr)
 
 
@@ -256,10 +256,10 @@ def test_edge_node_token_shown_once_and_stored_hashed(dep_people):
     assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert token not in str(EdgeNode.objects.filter(pk=node.pk).values().get())
     assert token not in str(list(AuditEvent.objects.values_list("changes", flat=True)))
-    assert services.edge_node_for_token(token) == node
-    assert services.edge_node_for_token(token + "x") is None
+    assert selectors.edge_node_for_token(token) == node
+    assert selectors.edge_node_for_token(token + "x") is None
     services.edge_node_revoke(actor=dep_people["admin"], node=node)
-    assert services.edge_node_for_token(token) is None
+    assert selectors.edge_node_for_token(token) is None
     with pytest.raises(PermissionDenied):
         services.edge_node_register(actor=dep_people["owner"], name="Rogue", camera_description="x")
 
@@ -296,3 +296,21 @@ def test_published_record_has_no_personal_data(scheduled, dep_people):
     text = str(record)
     for secret in ("PNC-", "owner", "CASE/2026", scheduled.watchlist_version.digest, "Consulted"):
         assert secret not in text
+
+
+def test_services_refuse_what_the_page_does_not_offer(authorised, dep_people):
+    """One rule for each action: deployment_actions offers it, and the service re-checks the same rule."""
+    owner = dep_people["owner"]
+    assert not selectors.deployment_actions(owner, authorised).may_withdraw
+    with pytest.raises(ValidationError, match="Only a submitted or rejected application can be withdrawn"):
+        services.deployment_withdraw(actor=owner, deployment=authorised)
+    services.deployment_cancel(actor=owner, deployment=authorised, reason="Intelligence changed.")
+    cancelled = Deployment.objects.get(pk=authorised.pk)
+    actions = selectors.deployment_actions(owner, cancelled)
+    assert not actions.may_add_leaflets and not actions.may_assign_operators
+    with pytest.raises(ValidationError, match="leaflet record is closed"):
+        services.leaflet_record_add(actor=owner, deployment=cancelled, count=10, window_start=cancelled.starts_at,
+                                    window_end=cancelled.ends_at, where="High Street")
+    with pytest.raises(ValidationError, match="no operator can be assigned"):
+        services.operator_assign(actor=owner, deployment=cancelled, operator=dep_people["operator"])
+    assert not cancelled.leaflets.exists() and not cancelled.operators.exists()

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from deployments import services
+from deployments import selectors, services
 from deployments.choices import DeploymentStatus
 from deployments.forms import GovukDateTimeField
 from deployments.models import Deployment, EdgeNode, LeafletRecord, SignageRecord
@@ -35,7 +35,7 @@ def when(prefix: str, moment: datetime) -> dict[str, str]:
 def application_post(version, nodes, start: datetime, end: datetime, **overrides) -> dict:
     data = {key: str(value) for key, value in APPLICATION.items()}
     data.update({"watchlist_version": str(version.pk), "edge_nodes": [str(n.pk) for n in nodes],
-                 "threshold": str(services.pack_threshold_floor(version.pack_id)), "threshold_justification": "",
+                 "threshold": str(selectors.pack_threshold_floor(version.pack_id)), "threshold_justification": "",
                  "area_polygon": "", **when("starts_at", start), **when("ends_at", end)})
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -165,7 +165,7 @@ def test_apply_through_the_form(client, dep_people, frozen, node):
     client.force_login(dep_people["owner"])
     url = reverse("deployments:create")
     page = client.get(url).content.decode()
-    floor = services.pack_threshold_floor(frozen.pack_id)
+    floor = selectors.pack_threshold_floor(frozen.pack_id)
     assert f'value="{floor}"' in page  # the threshold starts at the pack's floor
     assert f'<option value="{frozen.pk}">Operation Harbour, version 1 (3 entries' in page
     assert f'value="{node.pk}"' in page and "Van 7 camera 1" in page
@@ -197,7 +197,7 @@ def test_application_rules_come_back_from_the_service(client, dep_people, frozen
     client.force_login(dep_people["owner"])
     url = reverse("deployments:create")
     start, end = tomorrow_at(10), tomorrow_at(14)
-    floor = services.pack_threshold_floor(frozen.pack_id)
+    floor = selectors.pack_threshold_floor(frozen.pack_id)
     response = client.post(url, application_post(frozen, [node], start, end, area_radius_m="",
                                                  threshold=f"{floor - 0.05:.2f}"))
     body = response.content.decode()
@@ -240,7 +240,7 @@ def test_the_authorising_officer_sees_the_estimate_and_authorises_urgently(clien
         in schedule
     url = reverse("deployments:decision", args=[application.pk])
     page = client.get(url).content.decode()
-    estimate = services.deployment_estimate(application)
+    estimate = selectors.deployment_estimate(application)
     assert f"{estimate.expected:.2f}" in page and f"{estimate.expected_upper_95:.2f}" in page
     assert "3 × 8,000 = 24,000" in page  # watchlist size x footfall, spelt out
     assert application.watchlist_version.digest in page and "3 entries" in page
@@ -464,7 +464,7 @@ def test_edge_node_token_is_shown_once(client, dep_people):
     token = body.split('data-testid="edge-token" type="text" readonly value="')[1].split('"')[0]
     assert token.startswith(node.token_prefix) and "shown only this once" in body
     assert node.token_hash == hashlib.sha256(token.encode()).hexdigest() and token not in node.token_hash
-    assert services.edge_node_for_token(token) == node
+    assert selectors.edge_node_for_token(token) == node
     assert token not in client.get(reverse("deployments:edge_nodes")).content.decode()
     assert token not in client.get(url).content.decode()
     assert not AuditEvent.objects.filter(changes__icontains=token).exists()
@@ -473,7 +473,7 @@ def test_edge_node_token_is_shown_once(client, dep_people):
 
     assert client.post(reverse("deployments:edge_node_revoke", args=[node.pk])).status_code == 302
     node.refresh_from_db()
-    assert node.revoked_at is not None and services.edge_node_for_token(token) is None
+    assert node.revoked_at is not None and selectors.edge_node_for_token(token) is None
     client.force_login(dep_people["owner"])
     assert client.post(reverse("deployments:edge_node_revoke", args=[node.pk])).status_code == 403
 

@@ -11,7 +11,7 @@ import pytest
 from matching.engine import EngineConfig, FaceEngine, load_engine
 from matching.engine.calibration import FaceSet, dataset_templates, load_images, read_face_set
 
-from .support import PACKS, shared_faces_dir, stage_buffalo_s
+from .support import PACKS, QUALITY_GATE, shared_faces_dir, stage_buffalo_s
 
 Templates = dict[str, np.ndarray | None]
 
@@ -33,7 +33,8 @@ def deepface_dir(faces_dir: Path) -> Path:
 def engine_config(tmp_path_factory: pytest.TempPathFactory) -> EngineConfig:
     root = tmp_path_factory.mktemp("models")
     stage_buffalo_s(root / "operator")
-    return EngineConfig(model_dir=root / "operator", model_cache=root / "cache", insightface_licence_acknowledged=True)
+    return EngineConfig(model_dir=root / "operator", model_cache=root / "cache", insightface_licence_acknowledged=True,
+                        quality=QUALITY_GATE)
 
 
 @pytest.fixture(scope="session")

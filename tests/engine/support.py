@@ -8,12 +8,15 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 
 from matching.engine import decode_image
 
 REPO = Path(__file__).resolve().parents[2]
 PACKS = ("yunet-sface", "buffalo_s")
 BUFFALO_S_FILES = {"det_500m.onnx": "scrfd_500m_bnkps.onnx", "w600k_mbf.onnx": "w600k_mbf.onnx"}
+# The quality gate's limits from policy: the engine has none of its own, so its tests pass these in.
+QUALITY_GATE = dict(settings.LFR_QUALITY_GATE)
 
 
 def shared_faces_dir() -> Path:

@@ -10,6 +10,8 @@ import pytest
 from matching.engine import EngineConfig, benchmark, calibration
 from matching.management.commands import benchmark_engine, calibrate_packs
 
+from .support import QUALITY_GATE
+
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch, settings) -> list[dict[str, Any]]:
     recorded: list[dict[str, Any]] = []
@@ -38,6 +40,7 @@ def test_calibrate_packs_passes_settings_defaults(calls: list[dict[str, Any]]) -
         insightface_licence_acknowledged=True,
         intra_op_threads=2,
         inter_op_threads=1,
+        quality=QUALITY_GATE,
     )
 
 

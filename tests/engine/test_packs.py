@@ -24,7 +24,7 @@ from matching.engine import (
 )
 from matching.engine.packs import OPERATOR_MANIFEST
 
-from .support import PACKS, package_dir, stage_buffalo_s, vectron_model_dir
+from .support import PACKS, QUALITY_GATE, package_dir, stage_buffalo_s, vectron_model_dir
 
 SFACE = "face_recognition_sface_2021dec_int8bq.onnx"
 YUNET = "face_detection_yunet_2023mar_int8bq.onnx"
@@ -67,6 +67,7 @@ def test_pack_loads_on_a_clean_install_without_network(
         model_dir=engine_config.model_dir,
         model_cache=tmp_path / "empty-cache",
         insightface_licence_acknowledged=True,
+        quality=QUALITY_GATE,
     )
     engine = load_engine(pack_id, config)
     assert engine.pack.id == pack_id
@@ -101,7 +102,7 @@ def test_changed_byte_in_bundled_model_is_refused_naming_the_file(
 
 
 def test_tampered_derived_model_in_cache_is_derived_again(tmp_path: Path) -> None:
-    config = EngineConfig(model_cache=tmp_path / "cache")
+    config = EngineConfig(model_cache=tmp_path / "cache", quality=QUALITY_GATE)
     load_engine("yunet-sface", config)
     pack = load_manifest("yunet-sface")
     derived = pack.files["recogniser"].derived
@@ -135,7 +136,8 @@ def test_buffalo_l_needs_operator_pins_then_loads_with_them(tmp_path: Path) -> N
     folder.mkdir()
     shutil.copyfile(vectron_model_dir() / "scrfd_500m_bnkps.onnx", folder / "det_10g.onnx")
     shutil.copyfile(vectron_model_dir() / "w600k_mbf.onnx", folder / "w600k_r50.onnx")
-    config = EngineConfig(model_dir=tmp_path, model_cache=tmp_path / "cache", insightface_licence_acknowledged=True)
+    config = EngineConfig(model_dir=tmp_path, model_cache=tmp_path / "cache", insightface_licence_acknowledged=True,
+                          quality=QUALITY_GATE)
     with pytest.raises(PackError, match="no pinned SHA-256"):
         load_engine("buffalo_l", config)
 

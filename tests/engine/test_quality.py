@@ -12,7 +12,7 @@ from matching.engine import FaceEngine, QualityPolicy, QualityReason
 from matching.engine.face import Face
 from matching.engine.quality import assess
 
-from .support import read_image
+from .support import QUALITY_GATE, read_image
 
 
 def test_good_single_face_is_accepted(engine: FaceEngine, deepface_dir: Path) -> None:
@@ -72,7 +72,7 @@ def _sharp(face: Face) -> np.ndarray:
 
 
 def test_faint_second_face_does_not_count_but_a_clear_one_does() -> None:
-    policy = QualityPolicy(min_detector_score=0.8)
+    policy = QualityPolicy(**QUALITY_GATE, min_detector_score=0.8)
     clear, faint = _face(FRONTAL, score=0.95), _face(FRONTAL, score=0.4)
     assert assess([clear, faint], _sharp, policy).accepted
     assert assess([clear, _face(FRONTAL, score=0.9)], _sharp, policy).reason is QualityReason.MULTIPLE_FACES
@@ -80,7 +80,7 @@ def test_faint_second_face_does_not_count_but_a_clear_one_does() -> None:
 
 
 def test_low_detector_score_and_turned_face_are_refused() -> None:
-    policy = QualityPolicy()
+    policy = QualityPolicy(**QUALITY_GATE, min_detector_score=0.8)  # the floor the removed default had
     assert assess([_face(FRONTAL)], _sharp, policy).accepted
     assert assess([_face(FRONTAL, score=0.3)], _sharp, policy).reason is QualityReason.LOW_DETECTOR_SCORE
     turned = [[70, 100], [130, 100], [128, 135], [75, 170], [125, 170]]

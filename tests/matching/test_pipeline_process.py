@@ -16,7 +16,7 @@ from deployments import services as deployment_services
 from lfr_governance.audit.models import AuditEvent
 from matching import frames, pipeline
 from matching.models import Alert, DeletionLatencyBucket
-from matching.residue import residue_find
+from tools.residue import residue_find
 from watchlists.models import ReferenceImage
 
 from .conftest import counters_of, jpeg_of, subject_ref

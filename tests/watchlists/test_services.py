@@ -8,8 +8,8 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from lfr_governance.audit.models import AuditEvent
-from watchlists import services
-from watchlists.images import ImageRefused
+from watchlists import selectors, services
+from lfr_governance.images import ImageRefused
 from watchlists.models import ReferenceImage
 
 from .conftest import ENTRY_DEFAULTS, png_bytes
@@ -148,7 +148,7 @@ def test_freeze_needs_every_entry_reviewed(watchlist, people, add_entry):
 def test_freeze_digest_is_stable_and_changes_with_any_edit(frozen, people, watchlist, add_entry):
     assert frozen.status == "frozen" and frozen.size == 3 and frozen.pack_id == "yunet-sface"
     assert len(frozen.digest) == 64
-    assert services.version_digest(frozen) == frozen.digest  # recomputed from the stored rows
+    assert selectors.version_digest(frozen) == frozen.digest  # recomputed from the stored rows
     # The same content built again from scratch gives the same digest.
     again = services.watchlist_create(actor=people["owner"], operation_name="Copy", objective="Same entries",
                                       intelligence_case_ref="CASE/2")
@@ -168,13 +168,13 @@ def test_freeze_digest_is_stable_and_changes_with_any_edit(frozen, people, watch
 
 
 def test_a_frozen_version_never_changes(frozen, people, watchlist, face_bytes):
-    before = services.version_digest(frozen)
+    before = selectors.version_digest(frozen)
     entry = frozen.entries.get(subject_ref="PNC-01/111A")
     services.entry_update(actor=people["owner"], entry=entry, category="risk_of_harm")
     services.reference_image_add(actor=people["owner"], entry=entry, data=face_bytes("img2.jpg"))
     services.entry_remove(actor=people["owner"], entry=frozen.entries.get(subject_ref="PNC-03/333C"))
     frozen.refresh_from_db()
-    assert services.version_digest(frozen) == before == frozen.digest
+    assert selectors.version_digest(frozen) == before == frozen.digest
     assert frozen.entries.get(subject_ref="PNC-01/111A").category == "warrant"
     assert frozen.entries.count() == 3
     draft = watchlist.versions.get(status="draft")

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from lfr_governance.audit.justification import JUSTIFICATION_MIN
 
 from ..choices import (
     BulkImportStatus,
@@ -209,16 +210,18 @@ class ImageOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+_JUSTIFICATION_MISSING = (f"Say why you need to see this image: send an X-Justification header (or a justification "
+                          f"query parameter) of at least {JUSTIFICATION_MIN} characters, e.g. the review task.")
+
+
 class ImageConsultInputSerializer(serializers.Serializer):
     justification = serializers.CharField(
-        min_length=10,
+        min_length=JUSTIFICATION_MIN,
         error_messages={
-            "required": "Say why you need to see this image: send an X-Justification header (or a justification "
-                        "query parameter) of at least 10 characters, e.g. the review task.",
-            "blank": "Say why you need to see this image: send an X-Justification header (or a justification "
-                     "query parameter) of at least 10 characters, e.g. the review task.",
-            "min_length": "The justification is too short: say in at least 10 characters why you need to see "
-                          "this image, e.g. the review task.",
+            "required": _JUSTIFICATION_MISSING,
+            "blank": _JUSTIFICATION_MISSING,
+            "min_length": f"The justification is too short: say in at least {JUSTIFICATION_MIN} characters why you "
+                          "need to see this image, e.g. the review task.",
         },
     )
 

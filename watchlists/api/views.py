@@ -17,7 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lfr_governance.api import api_errors
-from lfr_governance.permissions import has_role_perm
+from lfr_governance.audit.justification import JUSTIFICATION_MIN
+from lfr_governance.permissions import has_role_perm, not_found
 
 from .. import selectors, services
 from ..bulk import bulk_import_progress, bulk_import_start
@@ -72,7 +73,7 @@ def _not_found_alike(kind: str):
             try:
                 return fetch(user, pk)
             except Http404:
-                raise Http404(f"No {kind} matches the given query.") from None
+                raise not_found(kind) from None
 
         return fetch_alike
 
@@ -101,7 +102,7 @@ def _version_for_destroy(user, pk: int) -> WatchlistVersion:
     """Whoever may destroy versions reaches any version; others only those of watchlists they can see."""
     version = WatchlistVersion.objects.filter(pk=pk).first()
     if version is None:
-        raise Http404("No watchlist version matches the given query.")
+        raise not_found(WatchlistVersion)
     if not has_role_perm(user, "watchlists.destroy_watchlistversion"):
         selectors.watchlist_get(user, version.watchlist_id)  # 404 unless visible; the service then answers 403
     return version
@@ -111,7 +112,7 @@ def _version_for_destroy(user, pk: int) -> WatchlistVersion:
 def _bulk_import_get(user, pk: int) -> BulkImport:
     bulk = BulkImport.objects.select_related("version", "created_by").filter(pk=pk).first()
     if bulk is None:
-        raise Http404("No import matches the given query.")
+        raise not_found("import")
     selectors.watchlist_get(user, bulk.version.watchlist_id)
     return bulk
 
@@ -339,10 +340,10 @@ class ImageContentApi(APIView):
         operation_id="image_content", tags=TAGS, summary="The image itself (an audited consultation)",
         description="Each view is recorded in the audit log with your justification (DPA 2018 s.62). Send it in "
                     "the X-Justification header (preferred: query strings end up in logs) or the justification "
-                    "query parameter, at least 10 characters.",
+                    f"query parameter, at least {JUSTIFICATION_MIN} characters.",
         parameters=[
             OpenApiParameter("X-Justification", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                             description="Why you need to see this image (at least 10 characters)."),
+                             description=f"Why you need to see this image (at least {JUSTIFICATION_MIN} characters)."),
             OpenApiParameter("justification", OpenApiTypes.STR, OpenApiParameter.QUERY,
                              description="The same, when a header cannot be sent."),
         ],
