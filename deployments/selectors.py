@@ -124,6 +124,8 @@ def edge_node_for_token_with_live(token: str, now=None) -> tuple[EdgeNode | None
 
 
 def pack_threshold_floor(pack_id: str) -> float | None:
+    # Here and below, not at the top: the web process reads manifests and calibrations without loading
+    # ONNX Runtime and OpenCV at start-up.
     from lfr_governance.faces import load_manifest
 
     return load_manifest(pack_id).threshold

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ from lfr_governance.accounts.roles import user_has_role
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from lfr_governance.given import NOT_GIVEN, NotGiven, given
+from lfr_governance.images import image_check
 from lfr_governance.permissions import allowed, has_role_perm, require, restrict
 from watchlists.choices import VersionStatus
 from watchlists.models import Watchlist, WatchlistVersion
@@ -198,8 +200,6 @@ def deployment_create(
 
 
 def _snapshot(deployment: Deployment) -> dict[str, Any]:
-    from datetime import timezone as dt_timezone
-
     values = {name: getattr(deployment, name) for name in BOUND_FIELDS}
     # Normalised, so the same place or time written another way is not taken for a change.
     for key in ("latitude", "longitude"):
@@ -440,8 +440,6 @@ def signage_record_add(*, actor, deployment: Deployment, position_description: s
     sign = SignageRecord(deployment=deployment, position_description=position_description, latitude=latitude,
                          longitude=longitude, size=size, placed_at=placed_at, placed_by=actor)
     if photo:
-        from lfr_governance.images import image_check
-
         checked = image_check(photo, filename=photo_name)
         sign.photo = ContentFile(checked.data, name=f"{checked.sha256[:16]}.img")
     sign.full_clean(exclude=["photo"])

@@ -41,6 +41,7 @@ from deployments.models import Authorisation, Deployment, EdgeNode
 from lfr_governance import clock
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
+from lfr_governance.faces import get_engine
 from watchlists.choices import ImageState
 from watchlists.models import ReferenceImage, WatchlistVersion
 from watchlists.selectors import version_digest
@@ -121,7 +122,7 @@ def _context_load(deployment_id: int) -> DeploymentContext:
         context.problem = "the watchlist digest differs from the one authorised"
     elif context.gallery_key not in _galleries:
         try:
-            _galleries[context.gallery_key] = _gallery_build(context.version_id, context.digest)
+            _galleries[context.gallery_key] = gallery_build(context.version_id, context.digest)
         except ValueError as exc:
             context.problem = str(exc)
     if context.problem:
@@ -129,7 +130,7 @@ def _context_load(deployment_id: int) -> DeploymentContext:
     return context
 
 
-def _gallery_build(version_id: int, authorised_digest: str) -> WatchlistGallery:
+def gallery_build(version_id: int, authorised_digest: str) -> WatchlistGallery:
     """The frozen version's accepted templates, after checking they still make the authorised digest."""
     version = WatchlistVersion.objects.get(pk=version_id)
     if version_digest(version) != authorised_digest:
@@ -232,8 +233,6 @@ def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: 
         return FrameResult("skipped")
     if not context.starts_at <= captured_at < context.ends_at:
         return FrameResult("skipped")
-    from lfr_governance.faces import get_engine
-
     engine = get_engine(watchlist.pack_id)
     kind, body = frames.decode_payload(payload)
     if kind == "frame":

@@ -152,6 +152,7 @@ class Queued:
 def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at: datetime, camera: str,
            payload: bytes, received_at: float) -> Queued:
     """Stores the payload in Redis under its TTL, counts it received and queues the worker's task."""
+    # Here, not at the top: the task's module loads the pipeline and the engine, which the web never needs.
     from .tasks import process_frame_task
 
     try:

@@ -15,6 +15,7 @@ from celery import current_app
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from lfr_governance import clock
@@ -162,8 +163,6 @@ def bulk_import_run(*, import_id: int) -> None:
 
 
 def _delete_files(names: list[str]) -> None:
-    from django.core.files.storage import default_storage
-
     for name in names:
         default_storage.delete(name)
     names.clear()

@@ -8,6 +8,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 
@@ -18,10 +19,10 @@ from lfr_governance.accounts.roles import user_has_role
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from lfr_governance.given import NOT_GIVEN, NotGiven, given
+from lfr_governance.images import image_check
 from lfr_governance.permissions import has_role_perm
 
 from .choices import ASSESS_TASK, ImageState, ReviewStatus, VersionStatus, category_needs_offence
-from lfr_governance.images import image_check
 from .models import ReferenceImage, Watchlist, WatchlistEntry, WatchlistManifest, WatchlistVersion
 from .selectors import (
     ENTRY_FIELDS,
@@ -254,6 +255,7 @@ def _entry_back_to_review(entry: WatchlistEntry) -> None:
 
 def reference_image_assess(*, image_id: int) -> ReferenceImage | None:
     """Runs the quality gate and makes the template (Celery task body). The engine runs outside any transaction."""
+    # Here, not at the top: the web process never loads ONNX Runtime and OpenCV (only the worker runs this).
     from lfr_governance.faces import decode_image, get_engine
 
     image = ReferenceImage.objects.filter(pk=image_id, state=ImageState.QUEUED).first()
@@ -341,8 +343,6 @@ def watchlist_freeze(*, actor, watchlist: Watchlist) -> WatchlistVersion:
 
 
 def _delete_files_on_commit(names: list[str]) -> None:
-    from django.core.files.storage import default_storage
-
     def delete() -> None:
         for name in names:
             if name:

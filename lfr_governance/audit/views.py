@@ -3,6 +3,7 @@ import io
 import json
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -17,6 +18,7 @@ from .justification import JUSTIFICATION_MIN, justification_clean
 from .models import Action
 from .selectors import FILTERS, audit_event_row, audit_events_filtered
 from .services import audit_chain_verify, record
+from .subject import subject_lookup
 
 
 def _filters(request) -> dict[str, str]:
@@ -79,10 +81,6 @@ def audit_export(request, fmt: str):
 @require_GET
 def subject_lookup_view(request):
     """GET with a subject reference and a justification: the lookup is audited as a consultation."""
-    from django import forms
-
-    from .subject import subject_lookup
-
     require_role_perm(request.user, "audit.lookup_subject")
 
     class LookupForm(forms.Form):

@@ -30,7 +30,7 @@ from lfr_governance.accounts.choices import Rank, Role
 from lfr_governance.accounts.services import team_get_or_create, user_create
 from matching import frames as frame_store
 from matching.engine import Gallery
-from matching.pipeline import _gallery_build
+from matching.pipeline import gallery_build
 from tools.edge_client import EdgeAnswer, EdgeClient, percentile
 from watchlists import services as wl
 
@@ -260,7 +260,7 @@ def deployment_gallery(deployment_id: int) -> tuple[str, Gallery, float]:
     """The deployment's pack, gallery (built as the worker builds it) and threshold: what the engine alone searches."""
     deployment = Deployment.objects.select_related("watchlist_version").get(pk=deployment_id)
     version = deployment.watchlist_version
-    return version.pack_id, _gallery_build(version.pk, version.digest).gallery, deployment.threshold
+    return version.pack_id, gallery_build(version.pk, version.digest).gallery, deployment.threshold
 
 
 def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine: EngineRun,
