@@ -13,5 +13,6 @@ COPY tools ./tools
 RUN pip install .
 COPY . .
 RUN DJANGO_SETTINGS_MODULE=lfr_governance.settings.development python manage.py collectstatic --noinput
+RUN mkdir -p /data /audit-anchors && chown lfr:lfr /data /audit-anchors
 USER lfr
 EXPOSE 8000

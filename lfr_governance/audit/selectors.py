@@ -1,9 +1,13 @@
 from datetime import datetime, time
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import AuditEvent
+from lfr_governance.references import deployment_number_parse
+
+from .anchors import checkpoint_record
+from .models import AuditCheckpoint, AuditEvent
 
 FILTERS = ("actor", "action", "event", "target", "deployment", "subject", "since", "until")
 
@@ -28,8 +32,11 @@ def audit_events_filtered(*, actor: str = "", action: str = "", event: str = "",
         qs = qs.filter(event__icontains=event)
     if target:
         qs = qs.filter(Q(target_id=target) | Q(target_type__icontains=target))
-    if deployment.isdigit():
-        qs = qs.filter(deployment_id=int(deployment))
+    if deployment.strip():
+        try:  # as it is shown everywhere (LFR-00002) or its number; anything else matches nothing
+            qs = qs.filter(deployment_id=deployment_number_parse(deployment))
+        except ValidationError:
+            qs = qs.none()
     if subject:
         qs = qs.filter(subject_ref=subject)
     if since and (start := _day(since, end=False)):
@@ -47,3 +54,13 @@ def audit_event_row(e: AuditEvent) -> dict:
         "justification": e.justification, "changes": e.changes, "request_id": e.request_id, "ip": e.ip,
         "prev_hash": e.prev_hash, "hash": e.hash,
     }
+
+
+def audit_checkpoints_covering(*, first_event_id: int, last_event_id: int) -> list[dict]:
+    """The signed checkpoints that vouch for rows first_event_id..last_event_id: from the first that covers the
+    first row to the first that covers the last (all of them for the whole log), as exported."""
+    covering = AuditCheckpoint.objects.filter(last_event_id__gte=first_event_id).order_by("id")
+    closing = covering.filter(last_event_id__gte=last_event_id).values_list("id", flat=True).first()
+    if closing is not None:
+        covering = covering.filter(id__lte=closing)
+    return [checkpoint_record(c) for c in covering]

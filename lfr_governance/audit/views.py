@@ -16,8 +16,8 @@ from lfr_governance.permissions import has_role_perm, require_role_perm
 
 from .justification import JUSTIFICATION_MIN, justification_clean
 from .models import Action
-from .selectors import FILTERS, audit_event_row, audit_events_filtered
-from .services import audit_chain_verify, record
+from .selectors import FILTERS, audit_checkpoints_covering, audit_event_row, audit_events_filtered
+from .services import audit_anchor_verify, audit_chain_verify, record
 from .subject import subject_lookup
 
 
@@ -38,6 +38,7 @@ def audit_list(request):
     query = urlencode({k: v for k, v in filters.items() if v})
     return render(request, "audit/list.html", {
         "page": page, "filters": filters, "actions": Action.choices, "chain": audit_chain_verify(),
+        "anchor": audit_anchor_verify(),
         "query": query, "can_export": has_role_perm(request.user, "audit.export_auditevent"),
     })
 
@@ -57,13 +58,18 @@ def audit_export(request, fmt: str):
                             content_type="text/plain; charset=utf-8")
     filters = _filters(request)
     rows = [audit_event_row(e) for e in audit_events_filtered(**filters).order_by("id")]
-    chain = audit_chain_verify()
+    chain, anchor = audit_chain_verify(), audit_anchor_verify()
     record(action=Action.DISCLOSURE, event="audit.export", actor=request.user, target_type="audit.auditevent",
            target_id="filtered", justification=justification,
            changes={"format": fmt, "filters": {k: v for k, v in filters.items() if v}, "rows": len(rows)})
     if fmt == "json":
+        # The signed checkpoints that vouch for the rows exported, and this server's check of them.
+        checkpoints = (audit_checkpoints_covering(first_event_id=rows[0]["id"], last_event_id=rows[-1]["id"])
+                       if rows else [])
         body = json.dumps({"chain": {"ok": chain.ok, "checked": chain.checked, "reason": chain.reason},
-                           "filters": filters, "rows": rows}, indent=1)
+                           "anchor": {"ok": anchor.ok, "checkpoints": anchor.checkpoints,
+                                      "unanchored_rows": anchor.unanchored, "problems": list(anchor.problems)},
+                           "filters": filters, "rows": rows, "checkpoints": checkpoints}, indent=1)
         response = HttpResponse(body, content_type="application/json")
     else:
         out = io.StringIO()

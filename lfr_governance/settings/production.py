@@ -1,9 +1,11 @@
 """Production: refuses to start without a secret key and allowed hosts; secure by default."""
 
+from pathlib import Path
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import ALLOWED_HOSTS, SECRET_KEY, env
+from .base import ALLOWED_HOSTS, LFR_AUDIT_ANCHOR_KEY, LFR_AUDIT_ANCHOR_KEY_FILE, SECRET_KEY, env
 
 DEBUG = False
 
@@ -16,6 +18,15 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured(
         "ALLOWED_HOSTS is not set. Set ALLOWED_HOSTS in the environment to the host names this "
         "service answers on, comma-separated, e.g. ALLOWED_HOSTS=lfr.example.police.uk."
+    )
+
+# The audit log's checkpoints are signed with a key the database never holds: given, never made here.
+LFR_AUDIT_ANCHOR_KEY_CREATE = False
+if (len(LFR_AUDIT_ANCHOR_KEY) < 32) if LFR_AUDIT_ANCHOR_KEY else not Path(LFR_AUDIT_ANCHOR_KEY_FILE).is_file():
+    raise ImproperlyConfigured(
+        "LFR_AUDIT_ANCHOR_KEY is not set (or shorter than 32 characters) and there is no key file at "
+        "LFR_AUDIT_ANCHOR_KEY_FILE. Set it to a long random value kept away from the database server, e.g. from "
+        "`python -c 'import secrets; print(secrets.token_hex(32))'`, and keep a copy: checkpoints need it."
     )
 
 # The container's own health check calls http://127.0.0.1:8000/healthz.

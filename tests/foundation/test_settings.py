@@ -17,6 +17,7 @@ PROBE = (
 
 def _start(**overrides):
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG")}
+    env.setdefault("LFR_AUDIT_ANCHOR_KEY", "k" * 64)
     env.update(DJANGO_SETTINGS_MODULE="lfr_governance.settings.production", **overrides)
     return subprocess.run([sys.executable, "-c", PROBE], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
@@ -50,3 +51,10 @@ def test_production_starts_secure_with_both():
     # Uploads are held in memory only, up to the hard cap.
     assert values["FILE_UPLOAD_HANDLERS"] == ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
     assert values["FILE_UPLOAD_MAX_MEMORY_SIZE"] >= values["LFR_MAX_UPLOAD_BYTES"]
+
+
+def test_production_refuses_to_start_without_the_audit_anchor_key():
+    result = _start(SECRET_KEY="x" * 50, ALLOWED_HOSTS="lfr.example.police.uk", LFR_AUDIT_ANCHOR_KEY="",
+                    LFR_AUDIT_ANCHOR_KEY_FILE="/nonexistent/audit-anchor.key")
+    assert result.returncode != 0
+    assert "LFR_AUDIT_ANCHOR_KEY is not set" in result.stderr
