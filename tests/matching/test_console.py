@@ -1,7 +1,10 @@
 """The operator console: who may see which alerts, the reason asked once per session, every view and decision
 audited, the order of decisions, and the alert figures of the published record."""
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
@@ -92,7 +95,9 @@ def test_a_reason_is_asked_once_per_session_before_any_alert_is_shown(live, make
     page = operator_client.get(console)
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'data-testid="awaiting-count">1<' in html and "AudioContext" in html
+    # The sound and the live feed are the console's static script (no inline script under the CSP).
+    assert 'data-testid="awaiting-count">1<' in html and 'src="/static/js/alert-console.js"' in html
+    assert "AudioContext" in (Path(settings.BASE_DIR) / "static" / "js" / "alert-console.js").read_text()
 
 
 def test_each_alert_shown_and_each_image_opened_is_audited_with_the_reason(live, make_alert, operator_client):
@@ -162,9 +167,11 @@ def test_a_decision_posted_without_javascript_returns_to_the_console(live, make_
 
 
 def test_the_watchlist_image_is_gone_once_the_version_is_destroyed(live, make_alert, operator_client, dep_people):
+    from deployments.services import deployment_end
     from watchlists.services import watchlist_version_destroy
 
     alert = make_alert()
+    deployment_end(deployment=live, actor=dep_people["owner"])  # a live deployment's version cannot be destroyed
     watchlist_version_destroy(version=live.watchlist_version, reason="deployment ended", actor_label="retention job")
     _justify(operator_client, live)
     assert operator_client.get(f"/alerts/{alert.pk}/reference/").status_code == 410
