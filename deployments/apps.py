@@ -8,7 +8,8 @@ class DeploymentsConfig(AppConfig):
     def ready(self) -> None:
         from lfr_governance.registry import registry
 
-        from . import retention
+        from . import retention, selectors
 
         registry.register_data_kinds(retention.data_kinds)
         registry.register_report_units(retention.REPORT_UNITS)
+        registry.register_version_in_use(selectors.version_in_use)

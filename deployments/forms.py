@@ -60,7 +60,8 @@ class GovukDateTimeField(GovukPartsField):
         if not (day or month or year or clock):
             return None
         noun = self.noun[0].upper() + self.noun[1:]
-        on = govuk_date(noun, day, month, year, extra_missing=[] if clock else ["time"], min_year=2000,
+        # Any 4-digit year: the services refuse one outside the policy's range, with the range (lfr_governance.dates).
+        on = govuk_date(noun, day, month, year, extra_missing=[] if clock else ["time"], min_year=1000,
                         example="14 11 2026")
         match = _TIME_RE.match(clock)
         if not match or int(match[1]) > 23 or int(match[2]) > 59:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from lfr_governance import clock
 from lfr_governance.permissions import NOT_FOUND, allowed, get_for_user_or_404, has_role_perm, scope
 from lfr_governance.registry import registry
+from watchlists.choices import VersionStatus
 
 from .choices import (
     CHANGEABLE,
@@ -150,6 +151,25 @@ def signage_in_place(deployment: Deployment, at=None) -> bool:
     return deployment.signs.filter(placed_at__lte=at, removed_at__isnull=True).exists()
 
 
+VERSION_DESTROYED = ("The watchlist version's images and templates were destroyed: it cannot be matched against. "
+                     "Change the application to a current frozen version (a new authorisation).")
+# While a deployment is in one of these, its watchlist version may not be destroyed (its frames need the gallery).
+USES_ITS_WATCHLIST = (S.SCHEDULED, S.LIVE)
+
+
+def version_in_use(version_id: int) -> list[str]:
+    """The deployments that block destroying this watchlist version, as "LFR-00005 (live)" (registered for the
+    watchlists app's destroy service and page)."""
+    rows = (Deployment.objects.filter(watchlist_version_id=version_id, status__in=USES_ITS_WATCHLIST)
+            .order_by("pk").values_list("pk", "status"))
+    return [f"LFR-{pk:05d} ({S(status).label.lower()})" for pk, status in rows]
+
+
+def pipeline_problems(deployment: Deployment) -> list[str]:
+    """Why a live deployment's frames cannot be matched now (the matching app answers, through the registry)."""
+    return registry.deployment_problems(deployment) if deployment.status == S.LIVE else []
+
+
 def go_live_problems(deployment: Deployment, now=None) -> list[str]:
     now = now or clock.now()
     problems = []
@@ -160,6 +180,8 @@ def go_live_problems(deployment: Deployment, now=None) -> list[str]:
         problems.append("There is no current authorisation.")
     elif authorisation.bound_watchlist_digest != deployment.watchlist_version.digest:
         problems.append("The watchlist digest differs from the one authorised.")
+    if deployment.watchlist_version.status == VersionStatus.DESTROYED:
+        problems.append(VERSION_DESTROYED)
     if not deployment.starts_at <= now < deployment.ends_at:
         problems.append("It is outside the authorised window.")
     if not signage_in_place(deployment, now):

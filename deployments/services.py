@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.timezone import localtime
 from guardian.shortcuts import assign_perm
 
 from lfr_governance import clock
@@ -24,6 +25,9 @@ from lfr_governance.accounts.choices import Role, rank_at_least
 from lfr_governance.accounts.roles import user_has_role
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
+from lfr_governance.dates import date_range_problem
+from lfr_governance.errors import Conflict
+from lfr_governance.files import atomic_with_files
 from lfr_governance.given import NOT_GIVEN, NotGiven, given
 from lfr_governance.images import image_check
 from lfr_governance.permissions import allowed, has_role_perm, require, restrict
@@ -47,6 +51,7 @@ from .selectors import (
     AUTHORISE,
     CANCELLERS,
     CHANGE,
+    VERSION_DESTROYED,
     deployment_estimate,
     go_live_problems,
     pack_threshold_floor,
@@ -73,6 +78,14 @@ NOT_ALLOWED = "You are not allowed to do this on this deployment."
 
 def _lock(deployment: Deployment) -> Deployment:
     return Deployment.objects.select_for_update().select_related("watchlist_version").get(pk=deployment.pk)
+
+
+def _lock_watchlist_version(deployment: Deployment) -> WatchlistVersion:
+    """Locks the version a deployment is about to use: the watchlists' destroy service holds the same lock while
+    it checks that no scheduled or live deployment uses it, so the two cannot pass each other."""
+    version = WatchlistVersion.objects.select_for_update().get(pk=deployment.watchlist_version_id)
+    deployment.watchlist_version = version
+    return version
 
 
 def _transition(deployment: Deployment, new: str, *, actor, event: str, changes: dict | None = None,
@@ -126,12 +139,20 @@ def edge_node_revoke(*, actor, node: EdgeNode) -> EdgeNode:
 # --- Application -----------------------------------------------------------------------------
 
 
+def _dates_check(errors: dict[str, str], **fields: tuple) -> None:
+    """Adds to `errors` each given date or time (name=(value, noun)) outside the policy's range."""
+    for name, (value, noun) in fields.items():
+        if problem := date_range_problem(value, noun=noun):
+            errors[name] = problem
+
+
 def _validate(deployment: Deployment) -> None:
     errors: dict[str, str] = {}
     version = deployment.watchlist_version
     if version.status != VersionStatus.FROZEN:
         errors["watchlist_version"] = "Choose a frozen watchlist version: only a frozen version can be deployed."
-    if deployment.starts_at and deployment.ends_at:
+    _dates_check(errors, starts_at=(deployment.starts_at, "The start"), ends_at=(deployment.ends_at, "The end"))
+    if deployment.starts_at and deployment.ends_at and not errors.keys() & {"starts_at", "ends_at"}:
         if deployment.ends_at <= deployment.starts_at:
             errors["ends_at"] = "The end must be after the start."
         elif deployment.ends_at - deployment.starts_at > timedelta(hours=settings.LFR_DEPLOYMENT_MAX_HOURS):
@@ -377,6 +398,8 @@ def deployment_schedule(*, actor, deployment: Deployment) -> Deployment:
         raise ValidationError("The deployment window has already passed: change the times (a new authorisation).")
     if deployment.edge_nodes.filter(revoked_at__isnull=False).exists():
         raise ValidationError({"edge_nodes": "An edge node of this deployment has been revoked: replace it."})
+    if _lock_watchlist_version(deployment).status == VersionStatus.DESTROYED:
+        raise ValidationError({"watchlist_version": VERSION_DESTROYED})
     return _transition(deployment, S.SCHEDULED, actor=actor, event="deployment.schedule")
 
 
@@ -384,6 +407,7 @@ def deployment_schedule(*, actor, deployment: Deployment) -> Deployment:
 def deployment_go_live(*, deployment: Deployment, actor=None) -> Deployment:
     """Opens processing (beat calls this at the start time); refused unless every condition holds."""
     deployment = _lock(deployment)
+    _lock_watchlist_version(deployment)
     problems = go_live_problems(deployment)
     if problems:
         raise ValidationError(problems)
@@ -431,12 +455,16 @@ def deployments_schedule_tick(now=None) -> dict[str, list[int]]:
 # --- Signage, leaflets, operators, review ------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_with_files
 def signage_record_add(*, actor, deployment: Deployment, position_description: str, latitude, longitude, size: str,
                        placed_at, photo: bytes | None = None, photo_name: str = "sign.jpg") -> SignageRecord:
     require(actor, deployment, CHANGE, message=NOT_ALLOWED)
     if deployment.status in FINISHED:
         raise ValidationError("The deployment is over: signage can no longer be added.")
+    errors: dict[str, str] = {}
+    _dates_check(errors, placed_at=(placed_at, "The time the sign was placed"))
+    if errors:
+        raise ValidationError(errors)
     sign = SignageRecord(deployment=deployment, position_description=position_description, latitude=latitude,
                          longitude=longitude, size=size, placed_at=placed_at, placed_by=actor)
     if photo:
@@ -452,6 +480,10 @@ def signage_record_add(*, actor, deployment: Deployment, position_description: s
 @transaction.atomic
 def signage_record_removed(*, actor, sign: SignageRecord, removed_at) -> SignageRecord:
     require(actor, sign.deployment, CHANGE, message=NOT_ALLOWED)
+    errors: dict[str, str] = {}
+    _dates_check(errors, removed_at=(removed_at, "The time the sign was removed"))
+    if errors:
+        raise ValidationError(errors)
     sign = SignageRecord.objects.select_for_update().get(pk=sign.pk)
     sign.removed_at = removed_at
     sign.full_clean(exclude=["photo"])
@@ -468,6 +500,11 @@ def leaflet_record_add(*, actor, deployment: Deployment, count: int, window_star
     if deployment.status in LEAFLETS_CLOSED:
         raise ValidationError(f"The deployment is {deployment.get_status_display().lower()}: its leaflet record is "
                               "closed.")
+    errors: dict[str, str] = {}
+    _dates_check(errors, window_start=(window_start, "The start of the leafleting"),
+                 window_end=(window_end, "The end of the leafleting"))
+    if errors:
+        raise ValidationError(errors)
     leaflet = LeafletRecord(deployment=deployment, count=count, window_start=window_start, window_end=window_end,
                             where=where, distributed_by=actor)
     leaflet.full_clean()
@@ -492,11 +529,21 @@ def operator_assign(*, actor, deployment: Deployment, operator) -> None:
            deployment_id=deployment.pk, changes={"operator": operator.get_username()})
 
 
+def _already_reviewed(deployment: Deployment) -> Conflict:
+    review = PostDeploymentReview.objects.select_related("reviewed_by").filter(deployment=deployment).first()
+    by = f" by {review.reviewed_by.get_full_name() or review.reviewed_by.get_username()}" if review else ""
+    when = f" on {localtime(review.reviewed_at):%d %B %Y}" if review else ""
+    return Conflict(f"This deployment has already been reviewed{by}{when}; a deployment is reviewed once, and its "
+                    "review cannot be replaced.", code="already_reviewed")
+
+
 @transaction.atomic
 def deployment_review(*, actor, deployment: Deployment, what_happened: str, lessons: str = "",
                       issues_raised: str = "") -> PostDeploymentReview:
     require(actor, deployment, CHANGE, message=NOT_ALLOWED)
     deployment = _lock(deployment)
+    if deployment.status == S.REVIEWED:  # checked under the row lock: a second review waits for the first
+        raise _already_reviewed(deployment)
     if not what_happened.strip():
         raise ValidationError({"what_happened": "Describe what happened during the deployment."})
     review = PostDeploymentReview.objects.create(

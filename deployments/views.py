@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from PIL import Image
 
 from lfr_governance import clock
+from lfr_governance.errors import Conflict
 from lfr_governance.forms import apply_service_errors
 from lfr_governance.permissions import has_role_perm, require_role_perm
 from watchlists.choices import category_choices, offence_choices
@@ -277,6 +278,7 @@ def _detail_context(request, deployment: Deployment, **forms) -> dict:
         "go_live_problems": selectors.go_live_problems(deployment, now=max(now, deployment.starts_at))
         if deployment.status == S.SCHEDULED else [],
         "before_start": now < deployment.starts_at,
+        "pipeline_problems": selectors.pipeline_problems(deployment),
         **_action_forms(request.user, deployment, actions),
         "confirm_forms": confirm_forms,
         "counters": getattr(deployment, "counters", None),
@@ -481,15 +483,17 @@ def operator_assign(request, pk: int):
 def deployment_review(request, pk: int):
     deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
     form = ReviewForm(request.POST, prefix="review")
+    status = 400
     if form.is_valid():
         try:
             services.deployment_review(actor=request.user, deployment=deployment, **form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
+            status = 409 if isinstance(exc, Conflict) else 400  # reviewed meanwhile (another tab, another person)
         else:
             messages.success(request, "Post-deployment review recorded.")
             return redirect("deployments:detail", pk=deployment.pk)
-    return _render_detail(request, deployment, status=400, review_form=form)
+    return _render_detail(request, deployment, status=status, review_form=form)
 
 
 # --- Authorising officer's decision ----------------------------------------------------------

@@ -1,18 +1,21 @@
 """API conventions shared by every app: errors as JSON that say which field and why.
 
 Every error body is {"detail": str, "code": str, "fields": {field: [messages]}}. Services raise
-Django's ValidationError (and the upload checks raise ImageRefused); both are turned into that shape here,
-so no view has to catch them.
+Django's ValidationError (a Conflict, 409, where the object's state clashes with the request) and the upload
+checks raise ImageRefused; all are turned into that shape here, so no view has to catch them. Bodies Django
+refuses to parse (too many files or fields) get the same shape.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .errors import REQUEST_REFUSALS, Conflict, request_refusal
 from .images import ImageRefused
 from rest_framework.views import set_rollback
 
@@ -33,6 +36,13 @@ def _django_validation_error_body(exc: DjangoValidationError) -> dict:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, Conflict):
+        set_rollback()
+        body = _django_validation_error_body(exc)
+        return Response({**body, "code": exc.code or "conflict"}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, REQUEST_REFUSALS):
+        code, error, detail = request_refusal(exc)
+        return Response({"detail": detail, "code": error, "fields": {}}, status=code)
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         return Response(_django_validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)
@@ -68,7 +78,38 @@ ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input: `fields` says which field and why."),
     403: OpenApiResponse(ErrorSerializer, description="Not signed in, or not allowed to do this."),
     404: OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see."),
+    409: OpenApiResponse(ErrorSerializer, description="The object's state does not allow this now (`code` says "
+                                                      "why, e.g. already_reviewed)."),
 }
+
+
+class Pagination(LimitOffsetPagination):
+    """limit and offset as whole numbers, else a 400 naming the parameter; limit at most max_limit (a larger one is
+    clamped, as DRF does), so no number reaches the database outside its range."""
+
+    max_limit = 500
+
+    def get_limit(self, request):
+        raw = request.query_params.get(self.limit_query_param)
+        if raw is None or raw == "":
+            return self.default_limit
+        return min(self._whole_number(self.limit_query_param, raw, smallest=1), self.max_limit)
+
+    def get_offset(self, request):
+        raw = request.query_params.get(self.offset_query_param)
+        if raw is None or raw == "":
+            return 0
+        # Past the end is an empty page: DRF slices only offsets up to the row count.
+        return self._whole_number(self.offset_query_param, raw, smallest=0)
+
+    @staticmethod
+    def _whole_number(name: str, raw: str, *, smallest: int) -> int:
+        # ASCII digits only (int() would also take "+5", " 5", "5_0" and other scripts' digits), and few enough of
+        # them to read cheaply.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 40) or int(raw) < smallest:
+            most = f" (at most {Pagination.max_limit} rows are answered at once)" if name == "limit" else ""
+            raise serializers.ValidationError({name: [f"Give {name} as a whole number of {smallest} or more{most}."]})
+        return int(raw)
 
 
 def api_errors(*codes: int) -> dict:

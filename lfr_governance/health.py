@@ -1,4 +1,5 @@
-"""Liveness of the parts the system needs: the database, Redis, and a Celery worker."""
+"""Liveness of the parts the system needs: the database, Redis, a Celery worker, the purge job, and the checks
+the apps register (lfr_governance/registry.py; matching: that every live deployment's frames can be matched)."""
 
 import time
 
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 
 from lfr_governance import clock
+from lfr_governance.registry import registry
 from lfr_governance.retention.services import last_successful_purge
 
 HEARTBEAT_KEY = "lfr:worker:heartbeat"
@@ -43,6 +45,11 @@ def health_check() -> tuple[bool, dict]:
         age = max(0.0, time.time() - float(heartbeat))
         checks["worker"] = {"ok": age <= max_age, "last_seen_seconds_ago": round(age, 1), "max_age_seconds": max_age}
     checks["purge"] = _purge_check()
+    for key, check in registry.health_checks().items():  # what the apps add (matching: live deployments matched)
+        try:
+            checks[key] = check()
+        except Exception as exc:  # a check that cannot answer fails; the database and Redis checks say why
+            checks[key] = {"ok": False, "error": exc.__class__.__name__}
     return all(c["ok"] for c in checks.values()), checks
 
 

@@ -2,9 +2,12 @@ import json
 import logging
 import re
 
+from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpResponse, QueryDict
 
+from .errors import REQUEST_REFUSALS, error_response, is_api_request, request_refusal, status_error_response
 from .request_context import client_ip_var, new_request_id, request_id_var
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -36,7 +39,8 @@ class UploadSizeLimitMiddleware:
                 f"{limit:,} bytes. Send a smaller file (for a frame: lower the JPEG quality or resolution)."
             )
             if "json" in request.META.get("HTTP_ACCEPT", "") or request.path.startswith("/api/"):
-                body = json.dumps({"detail": message, "code": "payload_too_large", "limit_bytes": limit})
+                body = json.dumps({"detail": message, "code": "payload_too_large", "fields": {},
+                                   "limit_bytes": limit})
                 response = HttpResponse(body, status=413, content_type="application/json")
             else:
                 response = HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
@@ -71,3 +75,154 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, plus the additions LFR_CSP_VIEW_UPDATES names for one view (the ReDoc page).
+
+    A view's own csp_update / csp_replace decorator still wins; this only fills in where a view has none.
+    """
+
+    def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        match = getattr(request, "resolver_match", None)
+        extra = settings.LFR_CSP_VIEW_UPDATES.get(match.view_name) if match else None
+        if extra and not report_only and parts.update is None:
+            parts.update = extra
+        return parts
+
+
+class ClientErrorStackFilter(logging.Filter):
+    """Drops the stack from log lines about refusals that are the caller's doing (403, 404, a body Django will not
+    parse): Django logs those with the exception attached, a traceback per refused request. The line stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], (PermissionDenied, Http404, SuspiciousOperation)):
+            record.exc_info = record.exc_text = None
+        return True
+
+
+class ApiErrorBodyMiddleware:
+    """Every error answer under /api/ is the API's JSON error body. One the API did not render itself (Django's
+    debug pages when DEBUG is on, which list the settings and the request, its default error pages) is replaced
+    by the body for its status, keeping the headers a client acts on."""
+
+    KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "Connection")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (response.status_code >= 400 and is_api_request(request)
+                and getattr(response, "accepted_renderer", None) is None  # not rendered by DRF
+                and not response.get("Content-Type", "").startswith("application/json")):
+            replaced = status_error_response(response.status_code)
+            for header in self.KEPT_HEADERS:
+                if header in response:
+                    replaced[header] = response[header]
+            return replaced
+        return response
+
+
+# A JSON string escape of NUL: "\u0000" not preceded by an escaped backslash ("\\u0000" is text).
+_JSON_NUL_RE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_EDGE_API_PREFIX = "/api/edge/"
+NUL_MESSAGE = "Remove the NUL character (\\u0000): text may not contain it."
+
+
+class RequestInputMiddleware:
+    """Refuses input no view can store, before any view or the database sees it: a NUL character (PostgreSQL's text
+    and jsonb cannot hold one) in the path, the query, a cookie, a form field or a JSON body (400, naming where),
+    and a query or form with more fields or files than Django parses (400) or a body over its size (413).
+
+    The edge API's bodies are left to its serializers, which refuse NUL in every field and answer too many parts
+    themselves: parsing a frame here would read it before the node's token is checked.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            found = _nul_found(request)
+        except REQUEST_REFUSALS as exc:
+            return _input_refusal(request, *request_refusal(exc))
+        if found:
+            where, field = found
+            return _input_refusal(request, 400, "nul_character", f"{where}: {NUL_MESSAGE}", field)
+        return self.get_response(request)
+
+
+def _input_refusal(request, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:
+    if is_api_request(request) or "json" in request.META.get("HTTP_ACCEPT", ""):
+        return error_response(status, message, code, {field: [NUL_MESSAGE]} if field else None)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _nul_found(request) -> tuple[str, str | None] | None:
+    """(where, the field's name if a field) of the first NUL in the request's input, or None."""
+    if "\x00" in request.path:
+        return "The address", None
+    name = _nul_in_pairs(request.GET.lists())
+    if name is not None:
+        return f"The query parameter {name}", name
+    name = _nul_in_pairs(request.COOKIES.items())
+    if name is not None:
+        return f"The cookie {name}", None
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith(_EDGE_API_PREFIX):
+        return None
+    content_type = request.content_type or ""
+    if request.method == "POST" and content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        form = request.POST
+    elif content_type == "application/x-www-form-urlencoded":  # Django parses only POST bodies into request.POST
+        form = QueryDict(request.body, encoding=request.encoding)
+    elif "json" in content_type:
+        if not _JSON_NUL_RE.search(request.body):
+            return None
+        name = _nul_in_json(request.body)
+        return (f"The field {name}", name) if name is not None else ("The body", None)
+    else:
+        return None
+    name = _nul_in_pairs(form.lists())
+    if name is None:
+        name = _nul_in_pairs((field, [upload.name for upload in uploads]) for field, uploads in request.FILES.lists())
+    return (f"The field {name}", name) if name is not None else None
+
+
+def _nul_in_pairs(pairs) -> str | None:
+    """The name of the first (name, value or values) pair with a NUL in either, printable."""
+    for name, values in pairs:
+        values = values if isinstance(values, list) else [values]
+        if "\x00" in name or any("\x00" in (value or "") for value in values):
+            return name.replace("\x00", "\\u0000")
+    return None
+
+
+def _nul_in_json(body: bytes) -> str | None:
+    """The top-level key holding the NUL (the field the API would name), if the body is a JSON object."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # the API's parser refuses it in its own words
+    if not isinstance(data, dict):
+        return None
+    for key, value in data.items():
+        if "\x00" in key or _holds_nul(value):
+            return key.replace("\x00", "\\u0000")
+    return None
+
+
+def _holds_nul(value) -> bool:
+    pending = [value]
+    while pending:  # no recursion: the body may nest as deep as the parser allowed
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

@@ -14,6 +14,11 @@ app's data, the app that owns the data declares it in its own code and registers
   who may hold it, and which deployment and subject it concerns.
 - **published figures**: what an app adds to a deployment's public record (matching: alerts, true and
   false alerts, engagements, arrests), so the deployments app publishes them without importing it.
+- **version in use** (watchlists): which deployments block destroying a watchlist version (deployments:
+  those scheduled or live), so the watchlists app refuses without importing deployments.
+- **deployment problems**: why a live deployment's frames cannot be matched now (matching), for the
+  deployment page, without the deployments app importing matching.
+- **health checks**: the checks an app adds to /healthz (matching: live deployments it cannot match).
 
 Kinds are registered as providers (functions returning the kinds), called on every read, so a
 period shown on the report always follows the settings in force.
@@ -76,6 +81,8 @@ class HoldTarget:
     may_hold: Callable[[Any, Any], bool]
     deployment_id: Callable[[Any], int]
     subject_ref: Callable[[Any], str]
+    # The ids of the report units (deployments) whose records `user` may hold: the holds they may see.
+    held_units_visible: Callable[[Any], Any] | None = None
 
 
 class _Registry:
@@ -85,6 +92,9 @@ class _Registry:
         self._report_units: ReportUnits | None = None
         self._hold_target: HoldTarget | None = None
         self._published_figures: list[Callable[[Any], dict]] = []
+        self._version_in_use: list[Callable[[int], list[str]]] = []
+        self._deployment_problems: list[Callable[[Any], str]] = []
+        self._health_checks: dict[str, Callable[[], dict]] = {}
 
     # registration (from AppConfig.ready)
     def register_data_kinds(self, provider: Callable[[], Iterable[DataKind]]) -> None:
@@ -103,6 +113,20 @@ class _Registry:
     def register_published_figures(self, provider: Callable[[Any], dict]) -> None:
         if provider not in self._published_figures:
             self._published_figures.append(provider)
+
+    def register_version_in_use(self, provider: Callable[[int], list[str]]) -> None:
+        """`provider(version_id)` answers the references of the deployments that block destroying it."""
+        if provider not in self._version_in_use:
+            self._version_in_use.append(provider)
+
+    def register_deployment_problem(self, provider: Callable[[Any], str]) -> None:
+        """`provider(deployment)` answers why its frames cannot be matched now, or ""."""
+        if provider not in self._deployment_problems:
+            self._deployment_problems.append(provider)
+
+    def register_health_check(self, key: str, check: Callable[[], dict]) -> None:
+        """`check()` answers {"ok": bool, ...} for /healthz under `key`."""
+        self._health_checks[key] = check
 
     # reads (by the project's jobs)
     def data_kinds(self) -> list[DataKind]:
@@ -125,6 +149,15 @@ class _Registry:
             raise RuntimeError("No app registered what a legal hold keeps.")
         return self._hold_target
 
+    def version_in_use(self, version_id: int) -> list[str]:
+        """References of what uses this watchlist version now and so blocks its destruction (empty: none)."""
+        return [ref for provider in self._version_in_use for ref in provider(version_id)]
+
+    def deployment_problems(self, deployment) -> list[str]:
+        return [problem for provider in self._deployment_problems if (problem := provider(deployment))]
+
+    def health_checks(self) -> dict[str, Callable[[], dict]]:
+        return dict(self._health_checks)
 
     def published_figures(self, deployment) -> dict:
         """The figures every registered app adds to this deployment's public record."""

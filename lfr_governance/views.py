@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .errors import is_api_request, status_error_response
 from .health import health_check
 
 
@@ -19,13 +20,23 @@ def home(request):
     return render(request, "home.html")
 
 
+# Under /api/ the error pages are the API's JSON body: an API client reads no HTML, and an edge node's request has no
+# person to build the page's navigation for.
+
+
 def error_404(request, exception):
+    if is_api_request(request):
+        return status_error_response(404)
     return render(request, "errors/404.html", status=404)
 
 
 def error_500(request):
+    if is_api_request(request):
+        return status_error_response(500)
     return render(request, "errors/500.html", status=500)
 
 
 def error_403(request, exception):
+    if is_api_request(request):
+        return status_error_response(403)
     return render(request, "errors/403.html", status=403)

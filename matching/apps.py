@@ -14,3 +14,5 @@ class MatchingConfig(AppConfig):
         registry.register_hold_target(retention.HOLD_TARGET)
         registry.register_subject_lookup(retention.SUBJECT_ALERTS)
         registry.register_published_figures(selectors.deployment_alert_figures)
+        registry.register_deployment_problem(selectors.deployment_problem)
+        registry.register_health_check("matching", selectors.matching_health)

@@ -9,7 +9,10 @@ No ORM here. The keys:
 - ``lfr:frame-done:<node>:<frame id>``: set when the worker has finished with a frame, so a redelivered
   message is not processed twice;
 - ``lfr:edge-rate:<node>:<second>``: the per-node request count of one second;
-- ``lfr:deletion-ms:<deployment>``: the latest deletion latencies (numbers only), for percentiles.
+- ``lfr:deletion-ms:<deployment>``: the latest deletion latencies (numbers only), for percentiles;
+- ``lfr:deployment-problem:<deployment>``: why the worker cannot match the deployment's frames (text, no
+  personal data), under a short TTL the worker renews while the problem lasts, read by the edge API, the
+  deployment page and /healthz.
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ def done_key(node_id: int, frame_id: str) -> str:
 
 def deletion_samples_key(deployment_id: int) -> str:
     return f"lfr:deletion-ms:{deployment_id}"
+
+
+def problem_key(deployment_id: int) -> str:
+    return f"lfr:deployment-problem:{deployment_id}"
 
 
 # --- Edge side --------------------------------------------------------------------------------
@@ -180,3 +187,21 @@ def payload_keys(deployment_id: int | None = None) -> list[tuple[str, int]]:
     for key in r.scan_iter(match=pattern, count=1000):
         found.append((key.decode(errors="replace"), int(r.ttl(key))))
     return found
+
+
+# --- Pipeline problems ------------------------------------------------------------------------
+
+
+def problem_report(deployment_id: int, problem: str, ttl_seconds: int) -> None:
+    """The worker cannot match this deployment's frames, for this reason; forgotten after `ttl_seconds` unless
+    reported again (so a problem that went away, with no frame to show it, does not stick)."""
+    client().set(problem_key(deployment_id), problem.encode(), ex=ttl_seconds)
+
+
+def problem_clear(deployment_id: int) -> None:
+    client().delete(problem_key(deployment_id))
+
+
+def problem_reported(deployment_id: int) -> str:
+    value = client().get(problem_key(deployment_id))
+    return value.decode(errors="replace") if value else ""

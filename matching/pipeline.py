@@ -32,9 +32,9 @@ from datetime import datetime, timezone as dt_timezone
 
 import cv2
 import numpy as np
+import redis
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
 
 from deployments.choices import AuthorisationDecision, DeploymentStatus
 from deployments.models import Authorisation, Deployment, EdgeNode
@@ -42,6 +42,7 @@ from lfr_governance import clock
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from lfr_governance.faces import get_engine
+from lfr_governance.files import atomic_with_files
 from watchlists.choices import ImageState
 from watchlists.models import ReferenceImage, WatchlistVersion
 from watchlists.selectors import version_digest
@@ -49,12 +50,17 @@ from watchlists.selectors import version_digest
 from . import counts, frames
 from .choices import Imaging
 from .engine import Face, Gallery, decode_image, is_greyscale
+from .landmarks import landmarks_problem
 from .models import Alert
+from .selectors import watchlist_problem
 
 logger = logging.getLogger(__name__)
 
 CONTEXT_TTL_SECONDS = 1.0  # how long the worker trusts what it knows of a deployment (live, digest)
 CONTEXT_FORGET_SECONDS = 120.0  # a deployment no frame came for in this long is forgotten, with its gallery
+# How long a published problem stands without being reported again: the edge API refuses frames meanwhile, and the
+# first frame after it lapses is matched again (or the problem is reported again).
+PROBLEM_TTL_SECONDS = 60
 PROBE_MAX_SIDE = 256
 PROBE_MARGIN = 0.4
 
@@ -108,6 +114,7 @@ def deployment_context(deployment_id: int) -> DeploymentContext:
 def _context_load(deployment_id: int) -> DeploymentContext:
     row = Deployment.objects.filter(pk=deployment_id).values(
         "status", "starts_at", "ends_at", "threshold", "watchlist_version_id", "watchlist_version__digest",
+        "watchlist_version__status",
     ).first()
     now = clock.now()
     if row is None or row["status"] != DeploymentStatus.LIVE or not row["starts_at"] <= now < row["ends_at"]:
@@ -118,15 +125,17 @@ def _context_load(deployment_id: int) -> DeploymentContext:
     authorised = Authorisation.objects.filter(
         deployment_id=deployment_id, decision=AuthorisationDecision.AUTHORISED, superseded_at__isnull=True,
     ).values_list("bound_watchlist_digest", flat=True).first()
-    if authorised != context.digest:
-        context.problem = "the watchlist digest differs from the one authorised"
-    elif context.gallery_key not in _galleries:
+    context.problem = watchlist_problem(version_status=row["watchlist_version__status"], version_digest=context.digest,
+                                        authorised_digest=authorised)
+    if not context.problem and context.gallery_key not in _galleries:
         try:
             _galleries[context.gallery_key] = gallery_build(context.version_id, context.digest)
         except ValueError as exc:
             context.problem = str(exc)
     if context.problem:
         _problem_report(deployment_id, context.problem)
+    else:
+        _problem_clear(deployment_id)
     return context
 
 
@@ -156,19 +165,34 @@ def galleries_forget_stale() -> None:
 
 def _galleries_prune() -> None:
     """Drops galleries no live deployment uses (a destroyed watchlist must not live on in a worker)."""
-    in_use = {c.gallery_key for c in _contexts.values() if c.live}
+    in_use = {c.gallery_key for c in _contexts.values() if c.live and not c.problem}
     for key in list(_galleries):
         if key not in in_use:
             del _galleries[key]
 
 
 def _problem_report(deployment_id: int, problem: str) -> None:
+    """Logged, audited once per worker, and published (frames.problem_report) so that the edge API refuses the
+    deployment's frames and its page and /healthz show why, until the problem is gone."""
     logger.error("Deployment %s: %s; its frames are dropped without matching.", deployment_id, problem)
+    try:
+        frames.problem_report(deployment_id, problem, PROBLEM_TTL_SECONDS)
+    except redis.RedisError:  # the frame cannot be finished either; the task's own error path reports it
+        logger.warning("Deployment %s: its problem could not be published (Redis unreachable).", deployment_id)
     if (deployment_id, problem) not in _reported_problems:
         _reported_problems.add((deployment_id, problem))
         record(action=Action.ALTERATION, event="matching.deployment_refused", actor_label="matching worker",
                target_type="deployments.deployment", target_id=deployment_id, deployment_id=deployment_id,
                changes={"problem": problem})
+
+
+def _problem_clear(deployment_id: int) -> None:
+    """The deployment's frames can be matched (again): the published problem goes, and a new one is audited."""
+    _reported_problems.difference_update({key for key in _reported_problems if key[0] == deployment_id})
+    try:
+        frames.problem_clear(deployment_id)
+    except redis.RedisError:
+        pass  # it expires by itself
 
 
 def _node_ref(node_id: int) -> str:
@@ -241,12 +265,19 @@ def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: 
         sources = [(image, face) for face in faces]
     else:
         sources, crops = [], []
-        for crop in body:
+        for number, crop in enumerate(body, start=1):
             image = decode_image(crop.data)
             face = _crop_face(engine, image, crop.landmarks)
-            if face is not None:
-                sources.append((image, face))
-                crops.append(engine.align(image, face))
+            if face is None:
+                continue
+            try:
+                aligned = engine.align(image, face)
+            except (np.linalg.LinAlgError, ValueError, cv2.error) as exc:  # one crop's fault: the others still match
+                logger.warning("Crop %s of a frame from node %s dropped: it could not be aligned (%s).", number,
+                               node_id, exc.__class__.__name__)
+                continue
+            sources.append((image, face))
+            crops.append(aligned)
         embeddings = engine.embed(crops)
         del crops
     del body
@@ -268,9 +299,13 @@ def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: 
 
 
 def _crop_face(engine, image: np.ndarray, landmarks) -> Face | None:
-    """The face in an edge node's crop: from its 5 landmarks, or the detector's best face when none came."""
+    """The face in an edge node's crop: from its 5 landmarks, or the detector's best face when none came. None when
+    the landmarks cannot place a face (the edge API refuses them; a payload queued without that check may not)."""
     if landmarks:
         height, width = image.shape[:2]
+        if landmarks_problem(landmarks, width, height):
+            logger.warning("A crop was dropped unmatched: its landmarks cannot place a face.")  # no coordinates
+            return None
         return Face((0.0, 0.0, float(width), float(height)), np.asarray(landmarks, dtype=np.float32).reshape(5, 2), 1.0)
     found = engine.detect(image)
     return max(found, key=lambda f: f.score) if found else None
@@ -301,37 +336,30 @@ def _jpeg(crop: np.ndarray) -> bytes:
 
 def _alerts_create(pending: list[PendingAlert], *, watchlist: WatchlistGallery, context: DeploymentContext,
                    node_id: int, frame_id: str, captured_at: datetime, received_at: float, camera: str) -> None:
-    written: list[Alert] = []
     # A frame re-run after a crash finds the alerts its first run wrote (one query for all its faces). Two
     # workers racing on one frame cannot both write: the unique (node, frame, face) makes the second fail
     # and roll back, and the first run's alert stands.
     existing = set(Alert.objects.filter(edge_node_id=node_id, frame_id=frame_id).values_list("face_index", flat=True))
-    try:
-        with transaction.atomic():
-            for item in pending:
-                if item.face_index in existing:
-                    continue
-                alert = Alert(
-                    edge_node_id=node_id, frame_id=frame_id, face_index=item.face_index,
-                    deployment_id=context.deployment_id, camera=camera,
-                    entry_id=watchlist.image_entries[item.image_id][0], reference_image_id=item.image_id,
-                    probe_image=ContentFile(item.probe_jpeg, name="probe.jpg"),
-                    score=item.score, threshold=context.threshold, pack_id=watchlist.pack_id,
-                    imaging=item.imaging, captured_at=captured_at,
-                    received_at=datetime.fromtimestamp(received_at, dt_timezone.utc), alerted_at=clock.now(),
-                )
-                written.append(alert)  # before saving: the probe file is written before the row, and a failed
-                alert.save(force_insert=True)  # insert must not leave it behind
-                record(action=Action.COLLECTION, event="alert.create", actor_label="matching worker",
-                       edge_node_ref=_node_ref(node_id), target=alert, deployment_id=context.deployment_id,
-                       subject_ref=watchlist.image_entries[item.image_id][1],
-                       changes={"score": round(item.score, 4), "threshold": context.threshold,
-                                "pack": watchlist.pack_id, "camera": camera, "imaging": item.imaging})
-    except Exception:
-        for alert in written:  # the rows rolled back: their probe files must not stay behind
-            if getattr(alert.probe_image, "_committed", False):  # the file was written
-                alert.probe_image.storage.delete(alert.probe_image.name)
-        raise
+    # The probe file is written before its row: if the rows roll back, the block removes the files.
+    with atomic_with_files():
+        for item in pending:
+            if item.face_index in existing:
+                continue
+            alert = Alert(
+                edge_node_id=node_id, frame_id=frame_id, face_index=item.face_index,
+                deployment_id=context.deployment_id, camera=camera,
+                entry_id=watchlist.image_entries[item.image_id][0], reference_image_id=item.image_id,
+                probe_image=ContentFile(item.probe_jpeg, name="probe.jpg"),
+                score=item.score, threshold=context.threshold, pack_id=watchlist.pack_id,
+                imaging=item.imaging, captured_at=captured_at,
+                received_at=datetime.fromtimestamp(received_at, dt_timezone.utc), alerted_at=clock.now(),
+            )
+            alert.save(force_insert=True)
+            record(action=Action.COLLECTION, event="alert.create", actor_label="matching worker",
+                   edge_node_ref=_node_ref(node_id), target=alert, deployment_id=context.deployment_id,
+                   subject_ref=watchlist.image_entries[item.image_id][1],
+                   changes={"score": round(item.score, 4), "threshold": context.threshold,
+                            "pack": watchlist.pack_id, "camera": camera, "imaging": item.imaging})
 
 
 def _counts_record(deployment_id: int, result: FrameResult, deletion_ms: float) -> None:

@@ -91,14 +91,21 @@ def _alert_find(pk: int) -> Alert | None:
     return Alert.objects.filter(pk=pk).select_related("entry", "deployment").first()
 
 
+def _deployments_holdable(user):
+    """The deployments whose alerts this person may hold, and whose holds they see: those they can see (their
+    team's, and those they are named on)."""
+    return restrict(Deployment.objects.all(), user, "deployments.view_deployment").values("pk")
+
+
 def _may_hold(user, alert: Alert) -> bool:
     """Officers who can see the alert's deployment (its team, its named officers)."""
-    return restrict(Deployment.objects.filter(pk=alert.deployment_id), user, "deployments.view_deployment").exists()
+    return _deployments_holdable(user).filter(pk=alert.deployment_id).exists()
 
 
 HOLD_TARGET = HoldTarget(label="alert", find=_alert_find, may_hold=_may_hold,
                          deployment_id=lambda alert: alert.deployment_id,
-                         subject_ref=lambda alert: alert.entry.subject_ref)
+                         subject_ref=lambda alert: alert.entry.subject_ref,
+                         held_units_visible=_deployments_holdable)
 
 
 def _subject_alerts(subject_ref: str) -> list[Alert]:

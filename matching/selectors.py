@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import redis
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from deployments.choices import DeploymentStatus
-from deployments.models import DeploymentCounters, Deployment, EdgeNode
+from deployments.choices import AuthorisationDecision, DeploymentStatus
+from deployments.models import Authorisation, DeploymentCounters, Deployment, EdgeNode
 from lfr_governance import clock
 from lfr_governance.permissions import NOT_FOUND, scope
+from watchlists.choices import VersionStatus
 
 from . import frames
 from .choices import Decision, Outcome
@@ -106,6 +108,58 @@ def deletion_percentiles(deployment: Deployment, percentiles=(50, 95, 99)) -> di
     return result
 
 
+# --- Whether a live deployment's frames can be matched ------------------------------------------
+
+DIGEST_DIFFERS = "the watchlist digest differs from the one authorised"
+VERSION_DESTROYED = "its watchlist version's images and templates were destroyed"
+
+
+def watchlist_problem(*, version_status: str, version_digest: str, authorised_digest: str | None) -> str:
+    """Why a deployment's watchlist cannot be matched against, as the database shows it, or "" (the worker and
+    the web ask the same question)."""
+    if version_status == VersionStatus.DESTROYED:
+        return VERSION_DESTROYED
+    if authorised_digest != version_digest:
+        return DIGEST_DIFFERS
+    return ""
+
+
+def _current_authorised_digest():
+    return Subquery(Authorisation.objects.filter(
+        deployment_id=OuterRef("pk"), decision=AuthorisationDecision.AUTHORISED, superseded_at__isnull=True,
+    ).values("bound_watchlist_digest")[:1])
+
+
+def deployment_problem(deployment: Deployment) -> str:
+    """Why the frames of this live deployment cannot be matched now, or "": what the database shows (watchlist
+    destroyed, or not the version authorised), else what the worker last reported (a gallery it could not build,
+    templates that no longer make the digest). Read by the edge API, the deployment page and /healthz."""
+    if deployment.status != DeploymentStatus.LIVE:
+        return ""
+    row = (Deployment.objects.filter(pk=deployment.pk).annotate(authorised=_current_authorised_digest())
+           .values("watchlist_version__status", "watchlist_version__digest", "authorised").first())
+    if row is None:
+        return ""
+    problem = watchlist_problem(version_status=row["watchlist_version__status"],
+                                version_digest=row["watchlist_version__digest"], authorised_digest=row["authorised"])
+    if problem:
+        return problem
+    try:
+        return frames.problem_reported(deployment.pk)
+    except redis.RedisError:  # Redis down: /healthz reports that; frames are refused by the queue meanwhile
+        return ""
+
+
+def matching_health() -> dict:
+    """The /healthz check (registered as "matching"): every live deployment's frames can be matched."""
+    live = list(Deployment.objects.filter(status=DeploymentStatus.LIVE).only("pk", "status").order_by("pk"))
+    problems = {f"LFR-{d.pk:05d}": problem for d in live if (problem := deployment_problem(d))}
+    answer = {"ok": not problems, "live_deployments": len(live)}
+    if problems:
+        answer["problems"] = problems
+    return answer
+
+
 # --- Edge nodes -------------------------------------------------------------------------------
 
 
@@ -124,9 +178,11 @@ def edge_status(*, node: EdgeNode, live: Deployment | None, now: datetime | None
     """What GET status answers; `live` is the node's live deployment as its authentication found it."""
     now = now or clock.now()
     deployment = live or edge_counting_deployment(node, now)
+    problem = deployment_problem(live) if live is not None else ""
     return {
         "edge_node": node.name,
-        "live": live is not None,
+        "live": live is not None and not problem,  # frames are refused while its frames cannot be matched
+        "problem": problem,
         "deployment": None if deployment is None else {
             "id": deployment.pk,
             "reference": f"LFR-{deployment.pk:05d}",

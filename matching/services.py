@@ -18,7 +18,6 @@ import kombu.exceptions
 import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from PIL import Image
@@ -27,25 +26,32 @@ from lfr_governance import clock
 from deployments.models import Deployment, DeploymentCounters, EdgeNode
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
+from lfr_governance.dates import date_range_problem, date_range_text
+from lfr_governance.files import delete_on_commit
 from lfr_governance.permissions import require
 
 from . import counts, frames
 from .choices import DECISIONS_TAKING_OUTCOME, Decision, Outcome
+from .landmarks import landmarks_problem
 from .models import Alert
-from .selectors import ADJUDICATE_PERM, OPERATE_PERM, edge_counting_deployment
+from .selectors import ADJUDICATE_PERM, OPERATE_PERM, deployment_problem, edge_counting_deployment
 
 EDGE_IMAGE_FORMATS = {"JPEG", "PNG"}
 # Redis or the broker unreachable: the node is told to retry (503), and nothing is kept.
 QUEUE_ERRORS = (redis.RedisError, kombu.exceptions.OperationalError, ConnectionError)
+NOT_MATCHING_RETRY_SECONDS = 30
 logger = logging.getLogger(__name__)
 
 
 class EdgeRefusal(Exception):
-    """Why an edge request is refused, as the node is told it: a code, a message and an HTTP status."""
+    """Why an edge request is refused, as the node is told it: a code, a message, an HTTP status and, where one
+    field was wrong, its name."""
 
-    def __init__(self, code: str, message: str, status: int = 400, retry_after: int | None = None):
+    def __init__(self, code: str, message: str, status: int = 400, retry_after: int | None = None,
+                 field: str | None = None):
         super().__init__(message)
         self.code, self.message, self.status, self.retry_after = code, message, status, retry_after
+        self.field = field
 
 
 # --- Edge nodes: admitting frames and detections ----------------------------------------------
@@ -73,6 +79,13 @@ def edge_admit(*, node: EdgeNode, live: Deployment | None, now: datetime | None 
         edge_refusal_count(deployment)
         raise EdgeRefusal("rate_limited", f"More than {settings.LFR_EDGE_MAX_FRAMES_PER_SECOND} requests in one "
                           "second from this node: slow down and retry after a second.", 429, retry_after=1)
+    problem = deployment_problem(deployment)
+    if problem:
+        # Refused, not accepted and dropped unseen: the node and the deployment's officers are told why.
+        edge_refusal_count(deployment)
+        raise EdgeRefusal("not_matching", f"Deployment LFR-{deployment.pk:05d} is live but its frames cannot be "
+                          f"matched now ({problem}), so they are refused. Its officers see the same on the "
+                          "deployment page; retry later.", 503, retry_after=NOT_MATCHING_RETRY_SECONDS)
     return deployment
 
 
@@ -89,6 +102,10 @@ def _refuse(deployment: Deployment, code: str, message: str, status: int = 400) 
 
 def edge_time_check(*, deployment: Deployment, captured_at: datetime, now: datetime | None = None) -> None:
     now = now or clock.now()
+    if date_range_problem(captured_at):  # a clock far off (year 323): say so without echoing it in a strange zone
+        edge_refusal_count(deployment)
+        raise EdgeRefusal("invalid", f"captured_at must be {date_range_text()}, with its UTC offset: set the node's "
+                          "clock (NTP) and send frames as they are captured.", field="captured_at")
     skew = settings.LFR_EDGE_MAX_CLOCK_SKEW_SECONDS
     if abs((now - captured_at).total_seconds()) > skew:
         raise _refuse(deployment, "clock_skew", (
@@ -194,7 +211,8 @@ def frame_receive(*, node: EdgeNode, deployment: Deployment, image: bytes, frame
 
 def detections_receive(*, node: EdgeNode, deployment: Deployment, crops: list[frames.DetectionCrop], frame_id: str,
                        captured_at: datetime, camera: str, received_at: float | None = None) -> Queued:
-    """Admits face crops the node detected itself (with 5 landmarks each, or none: the worker detects)."""
+    """Admits face crops the node detected itself (with 5 landmarks each, checked against the crop's own size, or
+    none: the worker detects)."""
     received_at = received_at or time.time()
     edge_time_check(deployment=deployment, captured_at=captured_at)
     try:
@@ -204,7 +222,10 @@ def detections_receive(*, node: EdgeNode, deployment: Deployment, crops: list[fr
             raise EdgeRefusal("too_many_crops", f"{len(crops)} crops in one request; the most accepted is "
                               f"{settings.LFR_EDGE_MAX_CROPS_PER_REQUEST}.")
         for number, crop in enumerate(crops, start=1):
-            edge_image_check(crop.data, what=f"crop {number}")
+            checked = edge_image_check(crop.data, what=f"crop {number}")
+            problem = landmarks_problem(crop.landmarks, checked.width, checked.height) if crop.landmarks else None
+            if problem:
+                raise EdgeRefusal("invalid", f"Landmarks of crop {number}: {problem}", field="landmarks")
     except EdgeRefusal as refusal:
         edge_refusal_count(deployment)
         raise refusal
@@ -282,4 +303,4 @@ def alert_erase(*, alert: Alert, actor_label: str, reason: str) -> None:
     record(action=Action.ERASURE, event="alert.erase", actor_label=actor_label, target=alert,
            deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref, changes={"reason": reason})
     alert.delete()
-    transaction.on_commit(lambda: default_storage.delete(name))
+    delete_on_commit([name])

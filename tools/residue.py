@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
 from django.db import connection, models
 
 from deployments.models import Deployment
 from lfr_governance import clock
+from lfr_governance.files import media_file_models, media_referenced
 from matching import frames
 from matching.models import Alert
 from watchlists.models import ReferenceImage
@@ -137,22 +137,11 @@ def _alerts(report: Residue, deployment: Deployment | None) -> None:
 # --- Media ------------------------------------------------------------------------------------
 
 
-def _media_referenced() -> tuple[set[str], list[str]]:
-    referenced, others = set(), []
-    for model in apps.get_models():
-        file_fields = [f for f in model._meta.get_fields() if isinstance(f, models.FileField)]
-        if not file_fields:
-            continue
-        if model._meta.label_lower not in MEDIA_OWNERS:
-            others.append(model._meta.label_lower)
-        for f in file_fields:
-            referenced.update(n for n in model.objects.exclude(**{f.name: ""}).values_list(f.name, flat=True) if n)
-    return referenced, others
-
-
 def _media(report: Residue, frame_ids: list[str], markers: list[str]) -> None:
+    """Every file must be named by a row (the same rule the retention purge erases orphans by: lfr_governance.files)."""
     root = Path(settings.MEDIA_ROOT)
-    referenced, others = _media_referenced()
+    referenced = media_referenced()
+    others = [model._meta.label_lower for model, _ in media_file_models() if model._meta.label_lower not in MEDIA_OWNERS]
     if others:
         report.notes.append(f"other models keep media files (allowed, not biometric by design): {', '.join(others)}")
     count = 0
@@ -164,7 +153,8 @@ def _media(report: Residue, frame_ids: list[str], markers: list[str]) -> None:
         name = path.relative_to(root).as_posix()
         if name not in referenced:
             report.findings.append(f"media: {name} ({path.stat().st_size:,} bytes) is referenced by no alert, "
-                                   "watchlist image, signage photo or import")
+                                   "watchlist image, signage photo or import (the retention purge erases it "
+                                   f"once it is {settings.LFR_ORPHAN_FILE_GRACE_MINUTES} minutes old)")
         if any(fid in name for fid in frame_ids):
             report.findings.append(f"media: {name} is named after a frame that made no alert")
         if needles:

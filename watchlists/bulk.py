@@ -15,12 +15,12 @@ from celery import current_app
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 
 from lfr_governance import clock
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
+from lfr_governance.files import atomic_with_files
 
 from .choices import BULK_IMPORT_TASK, BulkImportStatus, ImageState
 from lfr_governance.images import ImageRefused, image_check
@@ -78,7 +78,7 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
     return archive
 
 
-@transaction.atomic
+@atomic_with_files
 def bulk_import_start(*, actor, watchlist: Watchlist, csv_data: bytes, zip_data: bytes) -> BulkImport:
     services._require_build(actor, watchlist)
     rows = _read_csv(csv_data)
@@ -132,16 +132,15 @@ def bulk_import_run(*, import_id: int) -> None:
     bulk.status = BulkImportStatus.RUNNING
     actor, watchlist = bulk.created_by, bulk.version.watchlist
     results: list[dict] = []
-    written: list[str] = []  # image files stored so far: removed again if their rows roll back
     try:
         with bulk.csv_file.open("rb") as fh:
             rows = _read_csv(fh.read())
         with bulk.zip_file.open("rb") as fh:
             archive = _open_zip(fh.read())
         names = {name.rsplit("/", 1)[-1]: name for name in archive.namelist() if not name.endswith("/")}
-        with transaction.atomic():
+        with atomic_with_files():  # its image files go too if the whole file rolls back
             for number, row in enumerate(rows, start=2):  # row 1 is the header
-                results.append(_import_row(actor, watchlist, archive, names, number, row, written))
+                results.append(_import_row(actor, watchlist, archive, names, number, row))
                 cache.set(_progress_key(bulk.pk), {"processed": len(results), "total": len(rows)}, 3600)
             accepted = sum(1 for r in results if r["accepted"])
             BulkImport.objects.filter(pk=bulk.pk).update(
@@ -151,7 +150,6 @@ def bulk_import_run(*, import_id: int) -> None:
             record(action=Action.COLLECTION, event="watchlist.bulk_import_finish", actor=actor, target=bulk,
                    changes={"rows": len(results), "accepted": accepted})
     except Exception as exc:  # the whole file failed: nothing from it stays
-        _delete_files(written)
         BulkImport.objects.filter(pk=bulk.pk).update(
             status=BulkImportStatus.FAILED, processed_rows=len(results), accepted_rows=0, results=[],
             error=f"The import stopped and nothing from it was kept: {_error_text(exc)}", finished_at=clock.now(),
@@ -162,17 +160,10 @@ def bulk_import_run(*, import_id: int) -> None:
         cache.delete(_progress_key(bulk.pk))
 
 
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
-    names.clear()
-
-
-def _import_row(actor, watchlist, archive, names, number: int, row: dict[str, str], written: list[str]) -> dict:
+def _import_row(actor, watchlist, archive, names, number: int, row: dict[str, str]) -> dict:
     subject = (row.get("subject_ref") or "").strip()
-    stored: list[str] = []
     try:
-        with transaction.atomic():
+        with atomic_with_files():  # a refused row takes its image file with it
             fields = _row_fields(row)
             image_name = (row.get("image") or "").strip()
             if image_name not in names:
@@ -180,12 +171,9 @@ def _import_row(actor, watchlist, archive, names, number: int, row: dict[str, st
             checked = image_check(archive.read(names[image_name]), filename=image_name)
             entry = services.entry_create(actor=actor, watchlist=watchlist, **fields)
             image = services._reference_image_store(actor=actor, entry=entry, checked=checked)
-            stored.append(image.image.name)
             image = services.reference_image_assess(image_id=image.pk)
             if image.state != ImageState.ACCEPTED:
                 raise ImageRefused(image.refusal_reason, f"{image_name}: {image.refusal_message}")
     except (ValidationError, ImageRefused, PermissionDenied) as exc:
-        _delete_files(stored)
         return {"row": number, "subject_ref": subject, "accepted": False, "reason": _error_text(exc)}
-    written.extend(stored)
     return {"row": number, "subject_ref": subject, "accepted": True, "reason": ""}

@@ -56,7 +56,8 @@ class GovukDateField(GovukPartsField):
         day, month, year = (value.get(part, "") for part in GovukDateWidget.parts)
         if not (day or month or year):
             return None
-        return govuk_date(self.noun.capitalize(), day, month, year, min_year=1900, example="27 3 2025")
+        # Any 4-digit year: the service refuses one outside the policy's range, with the range (lfr_governance.dates).
+        return govuk_date(self.noun.capitalize(), day, month, year, min_year=1000, example="27 3 2025")
 
     def stored_parts(self, value) -> dict[str, str] | None:
         if isinstance(value, date):

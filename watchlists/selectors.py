@@ -13,6 +13,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from lfr_governance.permissions import NOT_FOUND, allowed, get_for_user_or_404, scope
+from lfr_governance.registry import registry
 
 from .choices import ImageState, ReviewStatus, VersionStatus
 from .models import ReferenceImage, Watchlist, WatchlistEntry, WatchlistVersion
@@ -27,6 +28,12 @@ ENTRY_FIELDS = (
     "subject_ref", "category", "offence", "legal_basis", "image_source", "image_capture_date",
     "intelligence_ref", "justification", "subject_under_18", "under_18_rationale",
 )
+
+
+def version_destroy_blockers(version_id: int) -> list[str]:
+    """What must finish before this version may be destroyed: the deployments using it now, as the deployments app
+    answers through the registry (e.g. ["LFR-00005 (live)"]); empty when nothing blocks it."""
+    return registry.version_in_use(version_id)
 
 
 def watchlists_visible(user) -> QuerySet:

@@ -8,7 +8,6 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 
@@ -18,6 +17,8 @@ from lfr_governance.accounts.models import Team
 from lfr_governance.accounts.roles import user_has_role
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
+from lfr_governance.dates import date_range_problem
+from lfr_governance.files import atomic_with_files, delete_on_commit
 from lfr_governance.given import NOT_GIVEN, NotGiven, given
 from lfr_governance.images import image_check
 from lfr_governance.permissions import has_role_perm
@@ -30,6 +31,7 @@ from .selectors import (
     freeze_problems,
     may_build,
     may_review,
+    version_destroy_blockers,
     version_digest,
     watchlist_draft,
 )
@@ -87,7 +89,9 @@ def watchlist_reviewer_assign(*, actor, watchlist: Watchlist, reviewer) -> None:
 
 
 def _draft_for_change(*, actor, watchlist: Watchlist) -> WatchlistVersion:
-    """The draft version to change; after a freeze, a new draft copied from the latest frozen version."""
+    """The draft version to change; after a freeze, a new draft copied from the latest frozen version.
+
+    The copy writes image files: call it inside `atomic_with_files`, so a change refused later removes them."""
     _lock_watchlist(watchlist)
     draft = watchlist_draft(watchlist)
     if draft is not None:
@@ -139,12 +143,14 @@ def _entry_clean(entry: WatchlistEntry) -> None:
         errors["under_18_rationale"] = "The subject is under 18: record why including a child is necessary."
     if entry.image_capture_date and entry.image_capture_date > date.today():
         errors["image_capture_date"] = "The capture date cannot be in the future."
+    elif problem := date_range_problem(entry.image_capture_date, noun="The image capture date"):
+        errors["image_capture_date"] = problem
     if errors:
         raise ValidationError(errors)
     entry.full_clean(exclude=["version", "author"])
 
 
-@transaction.atomic
+@atomic_with_files
 def entry_create(
     *, actor, watchlist: Watchlist, subject_ref: str, category: str, offence: str = "", legal_basis: str,
     image_source: str, image_capture_date: date, intelligence_ref: str, justification: str,
@@ -168,7 +174,7 @@ def entry_create(
     return entry
 
 
-@transaction.atomic
+@atomic_with_files
 def entry_update(
     *, actor, entry: WatchlistEntry, subject_ref: str | NotGiven = NOT_GIVEN, category: str | NotGiven = NOT_GIVEN,
     offence: str | NotGiven = NOT_GIVEN, legal_basis: str | NotGiven = NOT_GIVEN,
@@ -202,7 +208,7 @@ def entry_update(
     return entry
 
 
-@transaction.atomic
+@atomic_with_files
 def entry_remove(*, actor, entry: WatchlistEntry) -> None:
     watchlist = entry.version.watchlist
     _require_build(actor, watchlist)
@@ -211,7 +217,7 @@ def entry_remove(*, actor, entry: WatchlistEntry) -> None:
     subject_ref, pk = entry.subject_ref, entry.pk
     files = [image.image.name for image in entry.images.all()]
     entry.delete()
-    _delete_files_on_commit(files)
+    delete_on_commit(files)
     record(action=Action.ERASURE, event="watchlist.entry_remove", actor=actor, target_type="watchlists.watchlistentry",
            target_id=pk, subject_ref=subject_ref)
 
@@ -219,7 +225,7 @@ def entry_remove(*, actor, entry: WatchlistEntry) -> None:
 # --- Images ----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_with_files
 def reference_image_add(*, actor, entry: WatchlistEntry, data: bytes, filename: str = "image") -> ReferenceImage:
     """Stores a checked image and queues its quality assessment and template."""
     watchlist = entry.version.watchlist
@@ -342,13 +348,11 @@ def watchlist_freeze(*, actor, watchlist: Watchlist) -> WatchlistVersion:
 # --- Destroy ---------------------------------------------------------------------------------
 
 
-def _delete_files_on_commit(names: list[str]) -> None:
-    def delete() -> None:
-        for name in names:
-            if name:
-                default_storage.delete(name)
-
-    transaction.on_commit(delete)
+def _version_in_use_message(version: WatchlistVersion, in_use: list[str]) -> str:
+    return (f"Version {version.number} cannot be destroyed while {', '.join(in_use)} "
+            f"{'uses' if len(in_use) == 1 else 'use'} it: its frames would go unmatched. End or cancel "
+            f"{'that deployment' if len(in_use) == 1 else 'those deployments'} first; the retention job destroys "
+            "the version once its deployments are over.")
 
 
 @transaction.atomic
@@ -356,13 +360,18 @@ def watchlist_version_destroy(*, version: WatchlistVersion, reason: str, actor=N
     """Deletes a version's images and templates (files and rows) and keeps a manifest without either.
 
     Called by the retention job after a deployment ends, or by an administrator. Entry records
-    (references and justifications, no biometrics) stay, since alerts point at them.
+    (references and justifications, no biometrics) stay, since alerts point at them. Refused while a
+    deployment that uses the version is scheduled or live (the deployments app answers, through the registry).
     """
     if actor is not None and not has_role_perm(actor, "watchlists.destroy_watchlistversion"):
         raise PermissionDenied("Only an administrator or the retention job can destroy a watchlist version.")
+    # The lock also serialises this with scheduling a deployment of the version (deployments locks it too).
     version = WatchlistVersion.objects.select_for_update().get(pk=version.pk)
     if version.status == VersionStatus.DESTROYED:
         return version.manifest
+    in_use = version_destroy_blockers(version.pk)
+    if in_use:
+        raise ValidationError(_version_in_use_message(version, in_use))
     now = clock.now()
     entries = list(version.entries.prefetch_related("images").order_by("subject_ref"))
     manifest = WatchlistManifest.objects.create(
@@ -387,7 +396,7 @@ def watchlist_version_destroy(*, version: WatchlistVersion, reason: str, actor=N
         version.frozen_at = version.frozen_at or now
     version.status, version.destroyed_at = VersionStatus.DESTROYED, now
     version.save()
-    _delete_files_on_commit(files)
+    delete_on_commit(files)
     record(action=Action.ERASURE, event="watchlist.version_destroy", actor=actor, actor_label=actor_label,
            target=version, changes={"reason": reason, "images": len(files), "manifest": manifest.pk})
     return manifest

@@ -8,13 +8,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lfr_governance.files import atomic_with_files
 from lfr_governance.forms import apply_service_errors
 from lfr_governance.navigation import safe_next
 from lfr_governance.permissions import has_role_perm, not_found, require_role_perm
@@ -186,7 +186,7 @@ def _save_entry_with_image(request, form: EntryForm, save_entry) -> object | Non
     """Runs `save_entry` and stores the uploaded image in one transaction; a refused image undoes both."""
     upload = form.cleaned_data.get("image")
     try:
-        with transaction.atomic():
+        with atomic_with_files():  # a refused image also removes the files the entry's change wrote (a draft copy)
             entry = save_entry()
             if upload:
                 services.reference_image_add(actor=request.user, entry=entry, data=upload.read(),
@@ -402,10 +402,15 @@ def version_destroy(request, pk: int):
         raise not_found(WatchlistVersion)
     form = DestroyForm(request.POST or None)
     if request.method == "POST" and version["status"] != VersionStatus.DESTROYED and form.is_valid():
-        services.watchlist_version_destroy(version=WatchlistVersion.objects.get(pk=pk),
-                                           reason=form.cleaned_data["reason"], actor=request.user)
-        messages.success(request, f"The images and templates of {version['watchlist__operation_name']} version "
-                                  f"{version['number']} are destroyed. Its manifest is kept.")
-        return redirect("watchlists:destroy_list")
-    return render(request, "watchlists/destroy_confirm.html", {"version": version, "form": form},
+        try:
+            services.watchlist_version_destroy(version=WatchlistVersion.objects.get(pk=pk),
+                                               reason=form.cleaned_data["reason"], actor=request.user)
+        except ValidationError as exc:  # a deployment started using it since the page was shown
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"The images and templates of {version['watchlist__operation_name']} version "
+                                      f"{version['number']} are destroyed. Its manifest is kept.")
+            return redirect("watchlists:destroy_list")
+    in_use = selectors.version_destroy_blockers(pk) if version["status"] != VersionStatus.DESTROYED else []
+    return render(request, "watchlists/destroy_confirm.html", {"version": version, "form": form, "in_use": in_use},
                   status=400 if form.errors else 200)

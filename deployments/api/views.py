@@ -16,13 +16,12 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lfr_governance.api import api_errors
+from lfr_governance.api import Pagination, api_errors
 from lfr_governance.permissions import NOT_FOUND, not_found, require_role_perm
 from lfr_governance.images import ImageRefused
 
@@ -133,7 +132,7 @@ def _parsed(serializer_class, request, **kwargs) -> dict:
 
 
 class DeploymentListCreateApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = Pagination
 
     @extend_schema(
         operation_id="deployment_list", tags=TAGS, summary="Deployments you may see",
@@ -265,7 +264,8 @@ class DeploymentCancelApi(APIView):
 class DeploymentReviewApi(APIView):
     @extend_schema(
         operation_id="deployment_review", tags=TAGS, summary="Record the post-deployment review",
-        request=ReviewInputSerializer, responses={200: DeploymentDetailOutputSerializer, **_errors(400, 403, 404)},
+        request=ReviewInputSerializer,
+        responses={200: DeploymentDetailOutputSerializer, **_errors(400, 403, 404, 409)},
     )
     def post(self, request, pk: int):
         deployment = selectors.deployment_get(request.user, pk)
@@ -358,7 +358,7 @@ class DeploymentOperatorAssignApi(APIView):
 
 
 class EdgeNodeListCreateApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = Pagination
 
     @extend_schema(
         operation_id="edge_node_list", tags=EDGE_TAGS, summary="Registered edge nodes (administrator)",

@@ -52,8 +52,10 @@ def report_pdf(reports: list[dict], summary: dict) -> bytes:
     story = [
         Paragraph("Retention and deletion report", styles["Title"]),
         Paragraph(f"Produced {_when(clock.now())}. Last successful purge: "
-                  f"{_when(last.finished_at) if last else 'never'}. Overdue records: {summary['overdue_total']}.",
-                  styles["Normal"]),
+                  f"{_when(last.finished_at) if last else 'never'}. Overdue records: {summary['overdue_total']}. "
+                  f"Media files referenced by no record: {summary['orphans']['held']} "
+                  f"({summary['orphans']['past_grace']} past the grace period; {summary['orphans']['deleted']} "
+                  "erased so far).", styles["Normal"]),
         Spacer(1, 4 * mm),
     ]
     table = Table([CSV_HEADER] + report_rows(reports), repeatRows=1)

@@ -12,7 +12,8 @@ from lfr_governance import clock
 from lfr_governance.audit.justification import justification_clean
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
-from lfr_governance.permissions import has_role_perm
+from lfr_governance.dates import date_range_problem
+from lfr_governance.permissions import has_role_perm, not_found
 from lfr_governance.registry import registry
 
 from .models import LegalHold
@@ -21,6 +22,16 @@ from .models import LegalHold
 def _may_hold(actor, target) -> bool:
     """The role permission, and the hold target's own rule (alerts: officers who can see the deployment)."""
     return has_role_perm(actor, "retention.add_legalhold") and registry.hold_target().may_hold(actor, target)
+
+
+def hold_target_get(user, target_id: int):
+    """The record to hold (an alert) if this person may hold it; 404 alike for a missing one and one they may not,
+    so that another team's alerts do not show they exist."""
+    target = registry.hold_target()
+    found = target.find(target_id)
+    if found is None or not _may_hold(user, found):
+        raise not_found(target.label)
+    return found
 
 
 @transaction.atomic
@@ -34,6 +45,8 @@ def legal_hold_place(*, actor, alert, reason: str, owner, review_date: date) -> 
         errors["reason"] = exc.message
     if review_date <= clock.localdate():
         errors["review_date"] = "The review date must be in the future."
+    elif problem := date_range_problem(review_date, noun="The review date"):
+        errors["review_date"] = problem
     if LegalHold.objects.filter(alert=alert, released_at__isnull=True).exists():
         errors["alert"] = "This alert is already under a legal hold."
     if errors:

@@ -12,13 +12,27 @@ from django.utils import timezone
 
 from lfr_governance import clock
 from lfr_governance.audit.models import AuditEvent
+from lfr_governance.permissions import has_role_perm
 from lfr_governance.registry import registry
 
 from .kinds import data_kinds
 from .models import LegalHold, PurgeRun
-from .services import last_successful_purge, overdue_counts
+from .services import last_successful_purge, orphan_files_report, overdue_counts
 
 AGE_BUCKETS = [("under 1 day", 1), ("1 to 7 days", 7), ("7 to 31 days", 31), ("over 31 days", None)]
+REPORT_PERM = "retention.view_purgerun"  # the DPO
+HOLD_PERM = "retention.add_legalhold"  # officers who may place holds on their deployments' alerts
+# A deployment as people type it: the reference shown on screen (LFR-00002), or its number (00002, 2).
+def legal_holds_visible(user) -> QuerySet:
+    """The holds this person may see: every hold for the DPO; for an officer who may place holds, those on records
+    of the deployments they can see (the hold target's own rule); none for anyone else."""
+    holds = LegalHold.objects.select_related("owner", "placed_by", "released_by")
+    if has_role_perm(user, REPORT_PERM):
+        return holds
+    visible = registry.hold_target().held_units_visible
+    if not has_role_perm(user, HOLD_PERM) or visible is None:
+        return holds.none()
+    return holds.filter(deployment_id__in=visible(user))
 
 
 def report_deployments() -> QuerySet:
@@ -51,6 +65,7 @@ def retention_summary(now: datetime | None = None) -> dict:
         "overdue": overdue,
         "overdue_total": sum(overdue.values()),
         "runs": PurgeRun.objects.all()[:20],
+        "orphans": orphan_files_report(now),
     }
 
 

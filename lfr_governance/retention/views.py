@@ -16,23 +16,36 @@ from lfr_governance.audit.justification import justification_clean
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from lfr_governance.permissions import has_role_perm, not_found, require_role_perm
-from lfr_governance.registry import registry
+from lfr_governance.references import deployment_number_parse
 
 from . import charts, exports
-from .holds import legal_hold_place, legal_hold_release
+from .holds import hold_target_get, legal_hold_place, legal_hold_release
 from .models import LegalHold
-from .selectors import deletions_by_day, deployment_retention, held_by_age, report_deployments, retention_summary
+from .selectors import (
+    HOLD_PERM,
+    REPORT_PERM,
+    deletions_by_day,
+    deployment_retention,
+    held_by_age,
+    legal_holds_visible,
+    report_deployments,
+    retention_summary,
+)
 
-REPORT_PERM = "retention.view_purgerun"
 
-
-def _reports(deployment_id: str | None):
+def _reports(deployment_id: int | None):
     deployments = report_deployments()
-    if deployment_id:
+    if deployment_id is not None:
         deployments = deployments.filter(pk=deployment_id)
         if not deployments.exists():
             raise not_found("deployment")
     return [deployment_retention(d) for d in deployments]
+
+
+def _deployment_filter(request) -> int | None:
+    """The report's deployment filter as typed ("LFR-00002", "00002" or "2"); ValidationError for anything else."""
+    typed = (request.GET.get("deployment") or "").strip()
+    return deployment_number_parse(typed) if typed else None
 
 
 @login_required
@@ -40,16 +53,20 @@ def _reports(deployment_id: str | None):
 @require_GET
 def retention_report(request):
     require_role_perm(request.user, REPORT_PERM)
-    deployment_id = request.GET.get("deployment") or None
-    reports = _reports(deployment_id)
+    typed = (request.GET.get("deployment") or "").strip()
+    try:
+        deployment_id, error = _deployment_filter(request), ""
+    except ValidationError as exc:
+        deployment_id, error = None, exc.message_dict["deployment"][0]
+    reports = [] if error else _reports(deployment_id)
     days, held = deletions_by_day(), held_by_age()
     context = {
-        "summary": retention_summary(), "reports": reports, "deployment_id": deployment_id,
+        "summary": retention_summary(), "reports": reports, "deployment_id": typed, "deployment_error": error,
         "deletions_png": base64.b64encode(charts.deletions_chart(days)).decode(),
         "held_png": base64.b64encode(charts.held_by_age_chart(held)).decode(),
         "days": days, "held": held,
     }
-    return render(request, "retention/report.html", context)
+    return render(request, "retention/report.html", context, status=400 if error else 200)
 
 
 @login_required
@@ -57,7 +74,11 @@ def retention_report(request):
 @require_GET
 def retention_report_export(request, fmt: str):
     require_role_perm(request.user, REPORT_PERM)
-    deployment_id = request.GET.get("deployment") or None
+    try:
+        deployment_id = _deployment_filter(request)
+    except ValidationError as exc:
+        return HttpResponse(f"{exc.message_dict['deployment'][0]} Go back and correct the deployment.", status=400,
+                            content_type="text/plain; charset=utf-8")
     try:
         justification = justification_clean(request.GET.get("justification"),
                                             ask="Say why the report is being exported",
@@ -67,7 +88,8 @@ def retention_report_export(request, fmt: str):
                             content_type="text/plain; charset=utf-8")
     reports = _reports(deployment_id)
     record(action=Action.DISCLOSURE, event="retention.report_export", actor=request.user,
-           target_type="retention.report", target_id=deployment_id or "all", justification=justification,
+           target_type="retention.report", target_id=str(deployment_id) if deployment_id is not None else "all",
+           justification=justification,
            changes={"format": fmt, "deployments": [r["deployment"].pk for r in reports]})
     if fmt == "csv":
         response = HttpResponse(exports.report_csv(reports), content_type="text/csv; charset=utf-8")
@@ -81,10 +103,8 @@ def retention_report_export(request, fmt: str):
 @never_cache
 def legal_hold_new(request, alert_id: int):
     """Place a legal hold on one alert (officers of its deployment)."""
-    require_role_perm(request.user, "retention.add_legalhold")
-    alert = registry.hold_target().find(alert_id)
-    if alert is None:
-        raise not_found(registry.hold_target().label)
+    require_role_perm(request.user, HOLD_PERM)
+    alert = hold_target_get(request.user, alert_id)  # 404 alike for a missing alert and another team's
     errors = {}
     if request.method == "POST":
         try:
@@ -106,11 +126,13 @@ def legal_hold_new(request, alert_id: int):
 @login_required
 @never_cache
 def legal_holds(request):
-    can_place = has_role_perm(request.user, "retention.add_legalhold")
+    can_place = has_role_perm(request.user, HOLD_PERM)
     if not (can_place or has_role_perm(request.user, REPORT_PERM)):
         require_role_perm(request.user, REPORT_PERM)
+    holds = legal_holds_visible(request.user)  # the DPO sees all; an officer, those on their deployments' alerts
     if request.method == "POST" and can_place:
-        hold = LegalHold.objects.filter(pk=request.POST.get("hold")).first()
+        hold_id = request.POST.get("hold", "")
+        hold = holds.filter(pk=int(hold_id)).first() if hold_id.isdigit() and len(hold_id) < 19 else None
         if hold is None:
             raise not_found(LegalHold)
         try:
@@ -120,5 +142,4 @@ def legal_holds(request):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         return redirect("retention:holds")
-    holds = LegalHold.objects.select_related("owner", "placed_by", "released_by")
     return render(request, "retention/holds.html", {"holds": holds, "can_release": can_place})

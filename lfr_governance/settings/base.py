@@ -1,8 +1,10 @@
 """Settings shared by every shape of the system, read from the environment."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -37,7 +39,13 @@ MIDDLEWARE = [
     # First: refuses oversize bodies before anything (CSRF included) reads them.
     "lfr_governance.middleware.UploadSizeLimitMiddleware",
     "lfr_governance.middleware.RequestIdMiddleware",
+    # Under /api/, every error answer in the API's JSON body: never a debug page (settings, the caller's token).
+    "lfr_governance.middleware.ApiErrorBodyMiddleware",
+    # Refuses NUL characters and over-long forms (400) before sessions, CSRF or a view read them.
+    "lfr_governance.middleware.RequestInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header (django-csp), on every response, static files included.
+    "lfr_governance.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -125,7 +133,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "lfr_governance.api.Pagination",  # limit and offset checked in range
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "lfr_governance.api.exception_handler",
 }
@@ -153,7 +161,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-from .policy import LFR_PURGE_INTERVAL_SECONDS  # noqa: E402
+from .policy import LFR_AUDIT_ANCHOR_INTERVAL_SECONDS, LFR_PURGE_INTERVAL_SECONDS  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "lfr_governance.heartbeat", "schedule": 15.0},
@@ -161,6 +169,8 @@ CELERY_BEAT_SCHEDULE = {
     "deployments-schedule-tick": {"task": "deployments.schedule_tick", "schedule": 10.0},
     # Deletes what the retention policy says is due.
     "retention-purge": {"task": "retention.purge", "schedule": float(LFR_PURGE_INTERVAL_SECONDS)},
+    # Signs the audit chain's head with a key the database does not hold (lfr_governance/audit/anchors.py).
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": float(LFR_AUDIT_ANCHOR_INTERVAL_SECONDS)},
 }
 # /healthz answers 503 when no worker has answered for this long.
 LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=60)
@@ -183,9 +193,14 @@ CSRF_COOKIE_HTTPONLY = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "lfr_governance.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "lfr_governance.middleware.RequestIdLogFilter"},
+        # A 403, 404 or refused body is one line, without the traceback Django attaches.
+        "client_errors": {"()": "lfr_governance.middleware.ClientErrorStackFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["request_id", "client_errors"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
@@ -201,6 +216,32 @@ LFR_MAP_ATTRIBUTION = env(
     "LFR_MAP_ATTRIBUTION",
     default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
 )
+
+# Content-Security-Policy (django-csp 4): scripts and style sheets from this site only, never inline. Data reaches
+# scripts through json_script or data- attributes; templates hold no <script> without src, no <style> and no
+# style="" (tests/foundation/test_csp.py). Images may also come from the map tile server's origin.
+_tiles = urlsplit(LFR_MAP_TILE_URL)
+_tile_host = _tiles.netloc.split(".", 1)
+if "{" in _tile_host[0]:  # a subdomain placeholder such as {s}.tile.example.org
+    _tile_host[0] = "*"
+LFR_MAP_TILE_ORIGIN = f"{_tiles.scheme}://{'.'.join(_tile_host)}" if _tiles.scheme and _tiles.netloc else None
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *([LFR_MAP_TILE_ORIGIN] if LFR_MAP_TILE_ORIGIN else [])],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+# Added to the policy for one view (by URL name) in lfr_governance.middleware.ContentSecurityPolicyMiddleware.
+# ReDoc (the API docs) sets styles from its script (styled-components) and runs its search in a worker from blob:.
+LFR_CSP_VIEW_UPDATES = {
+    "api-docs": {"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]},
+}
 
 # Matching pipeline. A message whose worker died before acknowledging it is redelivered after the
 # visibility timeout (the Redis transport's restore sweep runs every interval x throttle seconds).

@@ -5,6 +5,9 @@ Every value here can be changed by a force through the environment or by editing
 application reads them only from here.
 """
 
+from datetime import date
+from pathlib import Path
+
 import environ
 
 env = environ.Env()
@@ -43,8 +46,24 @@ LFR_QUALITY_GATE = {
     "max_roll_degrees": 25.0,
 }
 
+# The dates and times a person or an edge node may give: anything outside is a typing or clock error (a year 323
+# or 2999), refused with a message. From the first day, up to but not including the last (lfr_governance/dates.py).
+LFR_EARLIEST_DATE = date.fromisoformat(env("LFR_EARLIEST_DATE", default="2000-01-01"))
+LFR_LATEST_DATE = date.fromisoformat(env("LFR_LATEST_DATE", default="2100-01-01"))
+
 # Consultation and disclosure (DPA 2018 s.62): the shortest justification a person may give.
 LFR_JUSTIFICATION_MIN_CHARS = 10
+
+# Audit log anchors (lfr_governance/audit/anchors.py): every interval, beat has the head of the audit chain signed
+# (HMAC-SHA256) with a key the database never holds, stored in the checkpoint table and appended to JSON lines files
+# outside the database. The key: LFR_AUDIT_ANCHOR_KEY (32 characters or more), else the key file, which is created
+# (0600) on first use where LFR_AUDIT_ANCHOR_KEY_CREATE is true (development, tests; production requires a key).
+_VAR_DIR = Path(__file__).resolve().parent.parent.parent / "var"
+LFR_AUDIT_ANCHOR_INTERVAL_SECONDS = env.int("LFR_AUDIT_ANCHOR_INTERVAL_SECONDS", default=60)
+LFR_AUDIT_ANCHOR_KEY = env("LFR_AUDIT_ANCHOR_KEY", default="")
+LFR_AUDIT_ANCHOR_KEY_FILE = env("LFR_AUDIT_ANCHOR_KEY_FILE", default=str(_VAR_DIR / "audit-anchor.key"))
+LFR_AUDIT_ANCHOR_KEY_CREATE = env.bool("LFR_AUDIT_ANCHOR_KEY_CREATE", default=True)
+LFR_AUDIT_ANCHOR_DIR = env("LFR_AUDIT_ANCHOR_DIR", default=str(_VAR_DIR / "audit-anchors"))
 
 # Retention (hours unless named otherwise). Non-match biometrics have no period: they are never stored.
 LFR_RETENTION = {
@@ -65,6 +84,9 @@ LFR_EDGE_MAX_CLOCK_SKEW_SECONDS = env.int("LFR_EDGE_MAX_CLOCK_SKEW_SECONDS", def
 LFR_PURGE_INTERVAL_SECONDS = env.int("LFR_PURGE_INTERVAL_SECONDS", default=300)
 LFR_PURGE_GRACE_MINUTES = env.int("LFR_PURGE_GRACE_MINUTES", default=15)
 LFR_PURGE_MAX_AGE_MINUTES = env.int("LFR_PURGE_MAX_AGE_MINUTES", default=20)
+# A media file no row references (left by a transaction that rolled back) is erased by the purge once it is older
+# than this: a younger one may belong to a transaction still open (a bulk import runs in one).
+LFR_ORPHAN_FILE_GRACE_MINUTES = env.int("LFR_ORPHAN_FILE_GRACE_MINUTES", default=60)
 
 # Edge ingestion (matching): what an edge node may send, and how long a frame may wait in memory.
 LFR_EDGE_MAX_FRAMES_PER_SECOND = env.int("LFR_EDGE_MAX_FRAMES_PER_SECOND", default=10)  # per node, frames + detections

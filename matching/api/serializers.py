@@ -1,12 +1,11 @@
 """Edge API input and output. Images are read into memory only (the upload handlers hold no temp files)."""
 
-import json
-
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from lfr_governance.api import ErrorSerializer
 
+from ..landmarks import MAX_CHARS_PER_CROP, LandmarksInvalid, landmarks_parse
 from ..frames import FRAME_ID_RE
 
 FRAME_ID_HELP = "Unique per node (letters, digits and . _ : -, at most 100); a repeat is answered as a duplicate."
@@ -41,7 +40,10 @@ class DetectionsInputSerializer(serializers.Serializer):
     landmarks = serializers.CharField(
         required=False, allow_blank=True,
         help_text="JSON: a list with one item per crop, each [[x, y] x 5] in the crop's pixels (right eye, left eye, "
-                  "nose tip, right and left mouth corner) or null to let the server detect the face in the crop.",
+                  "nose tip, right and left mouth corner) or null to let the server detect the face in the crop. "
+                  "Finite numbers, within the crop (a point of a face cut by its edge may lie up to half the "
+                  "crop's size outside; their centre inside), the eyes apart and the points not on one line; at most "
+                  f"{MAX_CHARS_PER_CROP} characters per crop.",
     )
     frame_id = serializers.RegexField(FRAME_ID_RE, help_text=FRAME_ID_HELP)
     captured_at = CaptureTimeField()
@@ -54,19 +56,9 @@ class DetectionsInputSerializer(serializers.Serializer):
             attrs["landmarks"] = [None] * count
             return attrs
         try:
-            landmarks = json.loads(raw)
-        except ValueError:
-            raise serializers.ValidationError({"landmarks": "Not valid JSON."})
-        if not isinstance(landmarks, list) or len(landmarks) != count:
-            raise serializers.ValidationError({"landmarks": f"Give a list of {count} items, one per crop."})
-        for item in landmarks:
-            if item is None:
-                continue
-            valid = (isinstance(item, list) and len(item) == 5 and all(
-                isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) for v in p) for p in item))
-            if not valid:
-                raise serializers.ValidationError({"landmarks": "Each item is null or five [x, y] number pairs."})
-        attrs["landmarks"] = landmarks
+            attrs["landmarks"] = landmarks_parse(raw, count)
+        except LandmarksInvalid as exc:
+            raise serializers.ValidationError({"landmarks": str(exc)})
         return attrs
 
 
@@ -92,10 +84,14 @@ class StatusOutputSerializer(serializers.Serializer):
     max_clock_skew_seconds = serializers.IntegerField()
     max_requests_per_second = serializers.IntegerField()
     max_image_bytes = serializers.IntegerField()
+    problem = serializers.CharField(allow_blank=True, required=False,
+                                    help_text="Why frames cannot be matched now; frames are refused meanwhile. "
+                                              "Empty when all is well.")
 
 
 class EdgeErrorSerializer(ErrorSerializer):
     """The service's error body, with the edge API's own codes."""
 
     code = serializers.CharField(help_text="not_live, outside_window, clock_skew, bad_image, image_too_large, "
-                                           "rate_limited, duplicate_frame, too_many_crops, invalid, ...")
+                                           "rate_limited, duplicate_frame, too_many_crops, too_many_files, "
+                                           "too_many_fields, nul_character, invalid, not_found, server_error, not_matching, ...")

@@ -15,6 +15,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lfr_governance.errors import REQUEST_REFUSALS
+
 from .. import frames, selectors, services
 from .authentication import EdgeNodeTokenAuthentication, IsEdgeNode
 from .serializers import (
@@ -27,7 +29,9 @@ from .serializers import (
 
 TAGS = ["edge"]
 REFUSALS = {
-    400: OpenApiResponse(EdgeErrorSerializer, description="Bad input or image (bad_image, invalid, too_many_crops)."),
+    400: OpenApiResponse(EdgeErrorSerializer, description="Bad input or image (bad_image, invalid, too_many_crops, "
+                                                          "too_many_files, too_many_fields): `fields` names the "
+                                                          "field and says why."),
     401: OpenApiResponse(EdgeErrorSerializer, description="Unknown or revoked token."),
     403: OpenApiResponse(EdgeErrorSerializer, description="The node is not bound to a live deployment (not_live)."),
     409: OpenApiResponse(EdgeErrorSerializer, description="This frame id was already received (duplicate_frame)."),
@@ -35,12 +39,15 @@ REFUSALS = {
     422: OpenApiResponse(EdgeErrorSerializer, description="captured_at is outside the deployment's window "
                                                           "(outside_window) or too far from server time (clock_skew)."),
     429: OpenApiResponse(EdgeErrorSerializer, description="Too many requests from this node (rate_limited)."),
-    503: OpenApiResponse(EdgeErrorSerializer, description="The frame queue is unreachable: retry (unavailable)."),
+    503: OpenApiResponse(EdgeErrorSerializer, description="The frame queue is unreachable (unavailable), or the live "
+                                                       "deployment's frames cannot be matched now (not_matching): "
+                                                       "retry after Retry-After."),
 }
 
 
 def _refusal_response(refusal: services.EdgeRefusal) -> Response:
-    response = Response({"detail": refusal.message, "code": refusal.code, "fields": {}}, status=refusal.status)
+    fields = {refusal.field: [refusal.message]} if refusal.field else {}
+    response = Response({"detail": refusal.message, "code": refusal.code, "fields": fields}, status=refusal.status)
     if refusal.retry_after:
         response["Retry-After"] = str(refusal.retry_after)
     return response
@@ -75,7 +82,7 @@ class EdgeApiView(APIView):
         try:
             serializer = serializer_class(data=request.data)
             serializer.is_valid(raise_exception=True)
-        except (APIException, ParseError):
+        except (APIException, ParseError, *REQUEST_REFUSALS):  # the last: too many parts, answered in JSON
             services.edge_refusal_count(deployment)
             raise
         return deployment, serializer.validated_data

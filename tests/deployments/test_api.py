@@ -596,3 +596,40 @@ def test_schema_lists_the_deployment_endpoints(api, dep_people):
     assert "token" not in components["EdgeNodeOutput"]["properties"]
     assert "token" in components["EdgeNodeRegisterOutput"]["properties"]
     assert "token_hash" not in str(components)
+
+
+def test_a_second_review_is_refused_as_a_conflict_and_the_first_stands(api, dep_people, elsewhere, frozen, node,
+                                                                       window):
+    scene = build_scene("ended", dep_people, elsewhere, frozen, node, window)
+    owner = api(dep_people["owner"])
+    url = f"{API}/deployments/{scene.deployment}/review/"
+    assert owner.post(url, {"what_happened": "Quiet afternoon."}, format="json").status_code == 200
+    second = owner.post(url, {"what_happened": "Written again."}, format="json")
+    assert second.status_code == 409, second.content
+    body = second.json()
+    assert set(body) == {"detail", "code", "fields"} and body["code"] == "already_reviewed"
+    assert "already been reviewed" in body["detail"]
+    deployment = Deployment.objects.get(pk=scene.deployment)
+    assert deployment.status == S.REVIEWED and deployment.review.what_happened == "Quiet afternoon."
+    assert AuditEvent.objects.filter(deployment_id=scene.deployment, event="deployment.review").count() == 1
+
+
+HUGE = "2343405516123306917103665152"  # beyond PostgreSQL's bigint
+
+
+@pytest.mark.parametrize("path, person", [("/deployments/", "owner"), ("/edge-nodes/", "admin"),
+                                          ("/published/", None)])
+def test_list_paging_out_of_range_is_clamped_or_refused_never_a_server_error(api, dep_people, scheduled, path,
+                                                                             person):
+    client = api(dep_people[person] if person else None)
+    url = API + path
+    clamped = client.get(url, {"limit": HUGE})
+    assert clamped.status_code == 200, clamped.content[:300]
+    assert client.get(url, {"offset": HUGE}).status_code == 200
+    if path == "/published/":
+        return  # the published record is one list, not paged: the parameters are not read
+    assert client.get(url, {"offset": HUGE}).json()["results"] == []
+    for query in ({"offset": "-1"}, {"offset": "NaN"}, {"limit": "-5"}, {"limit": "0"}, {"limit": "NaN"}):
+        refused = client.get(url, query)
+        assert refused.status_code == 400, (query, refused.content[:300])
+        assert refused.json()["code"] == "invalid" and list(query) == list(refused.json()["fields"])

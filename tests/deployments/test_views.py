@@ -495,3 +495,16 @@ def test_published_record_is_public_and_has_no_personal_data(client, scheduled, 
         assert personal not in body, personal
     feeds = [reverse("deployments_api:published-list"), reverse("deployments_api:published-csv")]
     assert all(f'href="{feed}"' in body for feed in feeds)
+
+
+def test_a_second_review_through_the_page_is_refused_with_a_reason(client, scheduled, dep_people):
+    services.deployment_end(deployment=scheduled, reason="ended early")
+    client.force_login(dep_people["owner"])
+    url = reverse("deployments:review", args=[scheduled.pk])
+    first = client.post(url, {"review-what_happened": "Two arrests.", "review-lessons": "", "review-issues_raised": ""})
+    assert first.status_code == 302
+    second = client.post(url, {"review-what_happened": "Again.", "review-lessons": "", "review-issues_raised": ""})
+    assert second.status_code == 409
+    assert "already been reviewed" in second.content.decode()
+    scheduled.refresh_from_db()
+    assert scheduled.status == S.REVIEWED and scheduled.review.what_happened == "Two arrests."

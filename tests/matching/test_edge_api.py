@@ -265,3 +265,80 @@ def test_frames_are_refused_for_a_retry_while_redis_is_unreachable(live, node, p
     assert published == [] and counters_of(live).frames_received == 0
     monkeypatch.undo()
     assert post_frame(node.token, frame, frame_id="retry-1").status_code == 202  # the id was released
+
+
+def _detections(crop: bytes, landmarks_text: str, frame_id: str) -> dict:
+    return {"crops": [SimpleUploadedFile("a.jpg", crop, "image/jpeg")], "landmarks": landmarks_text,
+            "frame_id": frame_id, "captured_at": timezone.now().isoformat(), "camera": "mast-1"}
+
+
+GOOD_LANDMARKS = [[70, 90], [130, 90], [100, 120], [75, 150], [125, 150]]  # in a 200 x 200 crop
+
+
+@pytest.mark.parametrize("landmarks_text, why", [
+    ("[[[NaN, 90], [130, 90], [100, 120], [75, 150], [125, 150]]]", "NaN"),
+    ("[[[70, Infinity], [130, 90], [100, 120], [75, 150], [125, 150]]]", "Infinity"),
+    ("[[[70, 90], [-Infinity, 90], [100, 120], [75, 150], [125, 150]]]", "Infinity"),
+    ("[[[1e400, 90], [130, 90], [100, 120], [75, 150], [125, 150]]]", "finite"),
+    ("[[[1e308, 1e308], [1e308, 1e308], [1e308, 1e308], [1e308, 1e308], [1e308, 1e308]]]", "crop"),
+    (f"[[[{10**300}, 90], [130, 90], [100, 120], [75, 150], [125, 150]]]", "crop"),
+    (f"[[[{10**400}, 90], [130, 90], [100, 120], [75, 150], [125, 150]]]", "finite"),
+    ("[[[-150, -150], [-110, -110], [-130, -140], [-145, -120], [-115, -120]]]", "crop"),
+    ("[[[-60, -60], [-20, -20], [-40, -50], [-55, -30], [-25, -30]]]", "centre"),
+    ("[[[70, 90], [130, 90], [100, 120], [75, 150], [125, 950]]]", "crop"),
+    ("[[[100, 100], [100, 100], [100, 100], [100, 100], [100, 100]]]", "eyes"),
+    ("[[[70, 90], [70, 90], [100, 120], [75, 150], [125, 150]]]", "eyes"),
+    ("[[[10, 10], [20, 20], [30, 30], [40, 40], [50, 50]]]", "line"),
+    ("[[[true, false], [true, true], [false, true], [false, false], [true, false]]]", "number"),
+    ('[[["70", "90"], [130, 90], [100, 120], [75, 150], [125, 150]]]', "number"),
+    ("[[[70, 90, 1], [130, 90], [100, 120], [75, 150], [125, 150]]]", "[x, y]"),
+    ("[[[70, 90], [130, 90], [100, 120], [75, 150]]]", "five"),
+    ("[[70, 90, 130, 90, 100, 120, 75, 150, 125, 150]]", "five"),
+    ("{}", "list"),
+    ("[" * 5000 + "]" * 5000, "characters"),
+    ("[[[[70, 90]], [130, 90], [100, 120], [75, 150], [125, 150]]]", "nested"),
+    ("[" * 100_000, "characters"),
+    ("[[[70, 90], [130, 90], [100, 120], [75, 150], [125, 150]]" + " " * 5000 + "]", "characters"),
+], ids=["nan", "infinity", "minus-infinity", "overflow", "1e308", "large-int", "huge-int", "negative",
+        "negative-near", "below",
+        "identical", "same-eyes", "collinear", "booleans", "strings", "three-coordinates", "four-points", "flat",
+        "object", "nested-5000", "nested-4", "long", "padded"])
+def test_malformed_landmarks_are_refused_by_name_and_nothing_is_queued(live, node, client, face_bytes, published,
+                                                                        landmarks_text, why):
+    crop = jpeg_of(face_bytes("img2.jpg"), size=(200, 200))
+    response = client.post(f"{EDGE}/detections", _detections(crop, landmarks_text, "lm-1"),
+                           HTTP_AUTHORIZATION=f"Bearer {node.token}")
+    body = _assert_refused(response, 400, "invalid")
+    assert list(body["fields"]) == ["landmarks"] and why in " ".join(body["fields"]["landmarks"]), body
+    assert published == [] and _payload_keys() == []
+    counters = counters_of(live)
+    assert (counters.frames_received, counters.frames_refused) == (0, 1)
+    # The frame id was not consumed: the node may send the frame again with sound landmarks.
+    again = client.post(f"{EDGE}/detections", _detections(crop, json.dumps([GOOD_LANDMARKS]), "lm-1"),
+                        HTTP_AUTHORIZATION=f"Bearer {node.token}")
+    assert again.status_code == 202, again.content
+    assert len(published) == 1
+
+
+def test_landmarks_are_checked_against_each_crops_own_size(live, node, client, face_bytes, published):
+    small, large = jpeg_of(face_bytes("img2.jpg"), size=(120, 120)), jpeg_of(face_bytes("img2.jpg"), size=(200, 200))
+    data = {"crops": [SimpleUploadedFile("a.jpg", large, "image/jpeg"),
+                      SimpleUploadedFile("b.jpg", small, "image/jpeg")],
+            "landmarks": json.dumps([GOOD_LANDMARKS, [[p[0] + 80, p[1] + 80] for p in GOOD_LANDMARKS]]),
+            "frame_id": "lm-size", "captured_at": timezone.now().isoformat(), "camera": "mast-1"}
+    body = _assert_refused(client.post(f"{EDGE}/detections", data, HTTP_AUTHORIZATION=f"Bearer {node.token}"), 400,
+                           "invalid")
+    assert "crop 2" in body["fields"]["landmarks"][0] and "120x120" in body["fields"]["landmarks"][0], body
+    assert published == [] and _payload_keys() == [] and counters_of(live).frames_refused == 1
+
+
+def test_a_number_too_long_to_read_in_the_landmarks_is_refused(live, node, client, face_bytes, published):
+    crop = jpeg_of(face_bytes("img2.jpg"), size=(200, 200))
+    point = "1" * 4400  # Python refuses to read an integer of more than 4,300 digits
+    text = json.dumps([GOOD_LANDMARKS] + [None] * 9).replace("[[70, 90]", f"[[{point}, 90]", 1)
+    data = {**_detections(crop, text, "lm-long"), "crops": [SimpleUploadedFile(f"{i}.jpg", crop, "image/jpeg")
+                                                             for i in range(10)]}
+    body = _assert_refused(client.post(f"{EDGE}/detections", data, HTTP_AUTHORIZATION=f"Bearer {node.token}"), 400,
+                           "invalid")
+    assert "too long" in body["fields"]["landmarks"][0]
+    assert published == [] and counters_of(live).frames_refused == 1

@@ -231,3 +231,62 @@ def test_a_worker_forgets_the_gallery_of_a_deployment_it_no_longer_hears_of(live
     monkeypatch.setattr(pipeline.time, "monotonic", lambda: later)
     pipeline.galleries_forget_stale()
     assert pipeline._galleries == {} and pipeline._contexts == {}
+
+
+@pytest.mark.parametrize("bad_landmarks", [
+    [[float("nan"), 90.0]] * 5,  # numpy's SVD does not converge: LinAlgError
+    [[1e308, 1e308]] * 5,
+    [[150.0, 150.0]] * 5,  # all in one point
+], ids=["nan", "1e308", "identical"])
+def test_a_crop_whose_landmarks_cannot_align_is_dropped_and_the_rest_of_the_frame_matched(
+        live, node, client, face_bytes, published, bad_landmarks):
+    """Landmarks the edge API would refuse, in a payload queued without that check (an older web process): the
+    worker skips that crop, matches the others, and finishes and counts the frame."""
+    from lfr_governance.faces import decode_image, get_engine
+
+    crop = jpeg_of(face_bytes("img2.jpg"), size=(300, 300))
+    good = get_engine().detect(decode_image(crop))[0].landmarks.tolist()
+    assert post_frame_detections(client, node, crop, good, "d-bad") == 202
+    message = published[0]
+    frames.payload_store(live.pk, node.pk, "d-bad", frames.encode_detections(
+        [frames.DetectionCrop(crop, bad_landmarks), frames.DetectionCrop(crop, good)]))
+    result = pipeline.frame_process(**message)
+    assert (result.status, result.faces, result.alerts) == ("processed", 1, 1)
+    assert list(Alert.objects.values_list("face_index", flat=True)) == [0]
+    assert frames.payload_keys() == []
+    counters = counters_of(live)
+    assert (counters.frames_received, counters.frames_processed, counters.frames_deleted, counters.faces_detected,
+            counters.alerts) == (1, 1, 1, 1, 1)
+
+
+def test_a_frame_whose_alignment_fails_outright_is_still_finished_and_counted(live, node, client, face_bytes,
+                                                                              published, monkeypatch):
+    from lfr_governance.faces import decode_image, get_engine
+
+    import numpy as np
+
+    crop = jpeg_of(face_bytes("img2.jpg"), size=(300, 300))
+    good = get_engine().detect(decode_image(crop))[0].landmarks.tolist()
+    assert post_frame_detections(client, node, crop, good, "d-fail") == 202
+    engine = get_engine()
+
+    def failing(*args, **kwargs):
+        raise np.linalg.LinAlgError("SVD did not converge")
+
+    monkeypatch.setattr(engine, "align", failing)
+    result = pipeline.frame_process(**published[0])
+    assert (result.status, result.faces, result.alerts) == ("processed", 0, 0)
+    assert frames.payload_keys() == [] and not Alert.objects.exists()
+    counters = counters_of(live)
+    assert (counters.frames_processed, counters.frames_deleted, counters.faces_detected) == (1, 1, 0)
+
+
+def post_frame_detections(client, node, crop: bytes, landmarks, frame_id: str) -> int:
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    data = {"crops": [SimpleUploadedFile("a.jpg", crop, "image/jpeg")], "landmarks": json.dumps([landmarks]),
+            "frame_id": frame_id, "captured_at": timezone.now().isoformat(), "camera": "mast-1"}
+    return client.post("/api/edge/v1/detections", data, HTTP_AUTHORIZATION=f"Bearer {node.token}").status_code

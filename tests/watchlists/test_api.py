@@ -368,3 +368,32 @@ def test_schema_lists_the_watchlist_endpoints(api, people):
     assert list(upload["requestBody"]["content"]) == ["multipart/form-data"]
     assert "202" in upload["responses"]
     assert "template" not in response.json()["components"]["schemas"]["ImageOutput"]["properties"]
+
+
+HUGE = "2343405516123306917103665152"  # beyond PostgreSQL's bigint
+
+
+@pytest.mark.parametrize("path", ["/watchlists/", "/watchlists/{watchlist}/entries/",
+                                  "/watchlists/{watchlist}/entries/?version=1"])
+def test_list_paging_out_of_range_is_clamped_or_refused_never_a_server_error(api, scene, people, path):
+    client = api(people["owner"])
+    url = API + path.format(watchlist=scene.watchlist.pk)
+    join = "&" if "?" in url else "?"
+    clamped = client.get(f"{url}{join}limit={HUGE}")
+    assert clamped.status_code == 200, clamped.content[:300]
+    assert len(clamped.json()["results"]) == clamped.json()["count"]  # every row, at most the page limit
+    assert client.get(f"{url}{join}offset={HUGE}").json()["results"] == []  # past the end: an empty page
+    for query in ("offset=-1", "offset=NaN", "offset=1e3", "limit=-5", "limit=0", "limit=NaN", "limit=ten",
+                  f"limit={'9' * 5000}"):
+        refused = client.get(f"{url}{join}{query}")
+        assert refused.status_code == 400, (query, refused.content[:300])
+        body = refused.json()
+        name = query.split("=")[0]
+        assert body["code"] == "invalid" and name in body["fields"], body
+
+
+@pytest.mark.parametrize("value", [HUGE, "-1", "NaN"])
+def test_a_version_number_out_of_range_is_refused_by_name(api, scene, people, value):
+    response = api(people["owner"]).get(f"{API}/watchlists/{scene.watchlist.pk}/entries/", {"version": value})
+    assert response.status_code in (400, 404), response.content[:300]
+    assert set(response.json()) == {"detail", "code", "fields"}

@@ -11,12 +11,11 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lfr_governance.api import api_errors
+from lfr_governance.api import Pagination, api_errors
 from lfr_governance.audit.justification import JUSTIFICATION_MIN
 from lfr_governance.permissions import has_role_perm, not_found
 
@@ -141,7 +140,7 @@ def _header_text(request, name: str) -> str | None:
 
 
 class WatchlistListCreateApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = Pagination
 
     @extend_schema(
         operation_id="watchlist_list", tags=TAGS, summary="Watchlists you may see",
@@ -207,7 +206,8 @@ class VersionDestroyApi(APIView):
     @extend_schema(
         operation_id="watchlist_version_destroy", tags=TAGS, summary="Destroy a version's images (administrator)",
         description="Deletes the version's images and templates and keeps a manifest without either. "
-                    "Destroying a destroyed version answers its manifest again.",
+                    "Destroying a destroyed version answers its manifest again. Refused (400, naming the "
+                    "deployments) while a scheduled or live deployment uses the version.",
         request=VersionDestroyInputSerializer,
         responses={200: VersionDestroyOutputSerializer, **_errors(400, 403, 404)},
     )
@@ -225,7 +225,7 @@ class VersionDestroyApi(APIView):
 
 
 class WatchlistEntryListCreateApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = Pagination
 
     @extend_schema(
         operation_id="watchlist_entry_list", tags=TAGS, summary="Entries of a version",
