@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 
 PROBE = (
@@ -13,6 +15,9 @@ PROBE = (
     "'SECURE_HSTS_SECONDS', 'SECURE_SSL_REDIRECT', 'SECURE_CONTENT_TYPE_NOSNIFF', 'X_FRAME_OPTIONS', "
     "'FILE_UPLOAD_HANDLERS', 'FILE_UPLOAD_MAX_MEMORY_SIZE', 'LFR_MAX_UPLOAD_BYTES')}))"
 )
+
+
+STRONG_KEY = "s3cret-Key-for-tests-only-0123456789-abcdefghij-KLMNOP"
 
 
 def _start(**overrides):
@@ -35,13 +40,13 @@ def test_production_refuses_a_short_secret_key():
 
 
 def test_production_refuses_to_start_without_allowed_hosts():
-    result = _start(SECRET_KEY="x" * 50)
+    result = _start(SECRET_KEY=STRONG_KEY)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS is not set" in result.stderr
 
 
 def test_production_starts_secure_with_both():
-    result = _start(SECRET_KEY="x" * 50, ALLOWED_HOSTS="lfr.example.police.uk", DEBUG="true")
+    result = _start(SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="lfr.example.police.uk", DEBUG="true")
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout.strip().splitlines()[-1])
     assert values["DEBUG"] is False  # DEBUG=true in the environment is ignored in production
@@ -54,7 +59,30 @@ def test_production_starts_secure_with_both():
 
 
 def test_production_refuses_to_start_without_the_audit_anchor_key():
-    result = _start(SECRET_KEY="x" * 50, ALLOWED_HOSTS="lfr.example.police.uk", LFR_AUDIT_ANCHOR_KEY="",
+    result = _start(SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="lfr.example.police.uk", LFR_AUDIT_ANCHOR_KEY="",
                     LFR_AUDIT_ANCHOR_KEY_FILE="/nonexistent/audit-anchor.key")
     assert result.returncode != 0
     assert "LFR_AUDIT_ANCHOR_KEY is not set" in result.stderr
+
+
+@pytest.mark.parametrize("key", ["x" * 60, "django-insecure-" + "a1b2c3d4e5" * 5, "Ab1-" * 10])
+def test_production_refuses_a_weak_secret_key(key):
+    result = _start(ALLOWED_HOSTS="lfr.example.police.uk", SECRET_KEY=key)
+    assert result.returncode != 0
+    assert "SECRET_KEY is" in result.stderr
+
+
+def test_production_refuses_any_host():
+    result = _start(SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="*")
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS=* answers any Host header" in result.stderr
+
+
+def test_the_deployment_checklist_is_clean_with_production_settings():
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG")}
+    env.update(DJANGO_SETTINGS_MODULE="lfr_governance.settings.production", SECRET_KEY=STRONG_KEY,
+               ALLOWED_HOSTS="lfr.example.police.uk", LFR_AUDIT_ANCHOR_KEY="k" * 64)
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
