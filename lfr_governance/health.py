@@ -5,13 +5,16 @@ import time
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 from lfr_governance import clock
 from lfr_governance.registry import registry
 from lfr_governance.retention.services import last_successful_purge
 
 HEARTBEAT_KEY = "lfr:worker:heartbeat"
+# PostgreSQL unreachable (down, restarting, connection lost): answered 503 `unavailable`, never a bare 500.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def redis_client() -> redis.Redis:
@@ -24,12 +27,7 @@ def worker_heartbeat_write() -> None:
 
 def health_check() -> tuple[bool, dict]:
     checks: dict[str, dict] = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = {"ok": True}
-    except Exception as exc:  # any failure to reach the database is a failed check
-        checks["database"] = {"ok": False, "error": exc.__class__.__name__}
+    checks["database"] = _database_check()
     heartbeat = None
     try:
         client = redis_client()
@@ -51,6 +49,22 @@ def health_check() -> tuple[bool, dict]:
         except Exception as exc:  # a check that cannot answer fails; the database and Redis checks say why
             checks[key] = {"ok": False, "error": exc.__class__.__name__}
     return all(c["ok"] for c in checks.values()), checks
+
+
+def _database_check() -> dict:
+    """A query on the server now: a connection kept from before an outage is health-checked by Django
+    (CONN_HEALTH_CHECKS) and replaced, and one that fails here is closed, so the next check connects afresh."""
+    try:
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()  # a connection broken earlier in this thread is not reused
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return {"ok": True}
+    except Exception as exc:  # any failure to reach the database is a failed check
+        if not connection.in_atomic_block:
+            connection.close()
+        return {"ok": False, "error": exc.__class__.__name__}
 
 
 def _purge_check() -> dict:

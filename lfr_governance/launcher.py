@@ -257,6 +257,92 @@ def service_commands(port: int, log_level: str = "INFO") -> dict[str, list[str]]
     }
 
 
+class Supervisor:
+    """Keeps the run command's children running: one that dies is restarted after a backoff (1 s, 2 s, 4 s ...
+    at most 30 s; back to 1 s once it has run for a minute), each restart logged; no child's death takes the
+    others down. SIGINT / SIGTERM stop them all. `optional` children (the demo camera) may finish for good."""
+
+    def __init__(self, commands: dict[str, list[str]], *, env: dict[str, dict] | None = None,
+                 optional: set[str] | frozenset = frozenset(), backoff_start: float = 1.0, backoff_cap: float = 30.0,
+                 healthy_after: float = 60.0, poll_seconds: float = 0.5, say=_say):
+        self.commands, self.env, self.optional = commands, env or {}, set(optional)
+        self.backoff_start, self.backoff_cap, self.healthy_after = backoff_start, backoff_cap, healthy_after
+        self.poll_seconds, self.say = poll_seconds, say
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.started_at: dict[str, float] = {}
+        self.delay: dict[str, float] = {name: backoff_start for name in commands}
+        self.restart_due: dict[str, float] = {}
+        self.restarts: dict[str, int] = {name: 0 for name in commands}
+        self.stopping = False
+
+    def signals_install(self) -> None:
+        def _stop(signum, frame):
+            self.stopping = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+
+    def start(self) -> None:
+        for name in self.commands:
+            self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        self.processes[name] = subprocess.Popen(self.commands[name], cwd=BASE_DIR, start_new_session=True,
+                                                env=self.env.get(name))
+        self.started_at[name] = time.monotonic()
+
+    def poll_once(self) -> None:
+        """Notices children that died and restarts those whose backoff has passed."""
+        now = time.monotonic()
+        for name, process in list(self.processes.items()):
+            if process.poll() is None:
+                continue
+            del self.processes[name]
+            ran = now - self.started_at[name]
+            if name in self.optional:
+                self.say(f"{name} finished (status {process.returncode})")
+                continue
+            _group_signal(process, signal.SIGKILL)  # what it left behind (a Celery pool) must not linger
+            if ran >= self.healthy_after:
+                self.delay[name] = self.backoff_start
+            delay = self.delay[name]
+            self.delay[name] = min(delay * 2, self.backoff_cap)
+            self.restart_due[name] = now + delay
+            self.say(f"{name} exited with status {process.returncode} after {ran:.0f}s: restarting it in "
+                     f"{delay:g}s; the others keep running")
+        for name, due in list(self.restart_due.items()):
+            if now >= due and not self.stopping:
+                del self.restart_due[name]
+                self.restarts[name] += 1
+                self._spawn(name)
+                self.say(f"{name} restarted (restart {self.restarts[name]}, pid {self.processes[name].pid})")
+
+    def run(self) -> int:
+        while not self.stopping:
+            self.poll_once()
+            time.sleep(self.poll_seconds)
+        return 0
+
+    def stop_all(self, timeout: float = 20.0) -> None:
+        self.stopping = True
+        self.restart_due.clear()
+        for process in self.processes.values():
+            if process.poll() is None:
+                _group_signal(process, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _group_signal(process, signal.SIGKILL)
+
+
+def _group_signal(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone
+
+
 def run_environment_defaults() -> None:
     """The run command's settings module, and DEBUG off unless asked for (DEBUG=true): Django's debug pages show
     the settings (Redis URL, paths) and the request to whoever triggers an error, and DEBUG records every SQL
@@ -278,42 +364,18 @@ def run(port: int) -> int:
         optional = {"demo-camera"}  # may finish on its own without stopping the system
         # Two worker processes with one ONNX Runtime thread each beat one with two on 2 cores.
         env = {"worker": {**os.environ, "LFR_ONNX_THREADS": os.environ.get("LFR_ONNX_THREADS", "1")}}
-        processes = {name: subprocess.Popen(cmd, cwd=BASE_DIR, start_new_session=True, env=env.get(name))
-                     for name, cmd in commands.items()}
-        stop = {"now": False}
-
-        def _stop(signum, frame):
-            stop["now"] = True
-
-        signal.signal(signal.SIGINT, _stop)
-        signal.signal(signal.SIGTERM, _stop)
-        _wait_for_port(port, "the web server", timeout=60)
-        _say(f"ready: open http://127.0.0.1:{port}/  (health: http://127.0.0.1:{port}/healthz)")
-        _say("sign in with a demo login above; the demo camera starts posting frames when the demo deployment "
-             "goes live (about a minute); press Ctrl-C to stop everything")
-        code = 0
+        supervisor = Supervisor(commands, env=env, optional=optional)
+        supervisor.signals_install()
+        supervisor.start()
         try:
-            while not stop["now"]:
-                for name, process in list(processes.items()):
-                    if process.poll() is None:
-                        continue
-                    if name in optional:
-                        _say(f"{name} finished (status {process.returncode})")
-                        processes.pop(name)
-                        continue
-                    _say(f"{name} exited with status {process.returncode}: stopping everything")
-                    stop["now"], code = True, 1
-                time.sleep(0.5)
+            _wait_for_port(port, "the web server", timeout=60)
+            _say(f"ready: open http://127.0.0.1:{port}/  (health: http://127.0.0.1:{port}/healthz)")
+            _say("sign in with a demo login above; the demo camera starts posting frames when the demo deployment "
+                 "goes live (about a minute); press Ctrl-C to stop everything")
+            code = supervisor.run()
         finally:
             _say("stopping web, worker and beat")
-            for process in processes.values():
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
-            for process in processes.values():
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+            supervisor.stop_all()
     _say("stopped")
     return code
 

@@ -226,3 +226,55 @@ def _holds_nul(value) -> bool:
         elif isinstance(item, list):
             pending.extend(item)
     return False
+
+
+SESSION_SIGNED_IN_AT_KEY = "lfr_signed_in_at"
+
+
+class SessionAgeLimitMiddleware:
+    """Signs out a session LFR_SESSION_MAX_AGE_SECONDS after it signed in, however active (the idle limit is
+    SESSION_COOKIE_AGE). The next page then asks for a sign-in as for anyone signed out; the sign-out is audited."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.contrib.auth import logout
+        from django.utils import timezone
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Wall-clock time, as Django's own session expiry uses: a session's age is not demo or test history.
+            now = timezone.now().timestamp()
+            signed_in_at = request.session.get(SESSION_SIGNED_IN_AT_KEY)
+            if not isinstance(signed_in_at, (int, float)):
+                request.session[SESSION_SIGNED_IN_AT_KEY] = now  # the first request after sign-in
+            elif now - signed_in_at > settings.LFR_SESSION_MAX_AGE_SECONDS:
+                logout(request)
+        return self.get_response(request)
+
+
+class SecondFactorRequiredMiddleware:
+    """A signed-in person reaches no page and no session API until the second factor is given (django-otp's
+    OTPMiddleware, before this one, sets request.user.is_verified). Pages redirect to enrolment or verification;
+    /api/v1/ answers 403 in the API's body. The edge API (node tokens, no session) and static files pass."""
+
+    OPEN_PATHS = ("/login/", "/logout/", "/mfa/", "/static/", "/healthz", "/api/edge/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        verified = getattr(user, "is_verified", lambda: False)  # no OTPMiddleware before this one: not verified
+        if (user is not None and user.is_authenticated and not verified()
+                and not request.path.startswith(self.OPEN_PATHS)):
+            from django.shortcuts import redirect
+            from django.urls import reverse
+            from django.utils.http import urlencode
+
+            if is_api_request(request):
+                return error_response(403, "Give the second factor first: sign in at /login/ and enter your "
+                                           "authenticator app's code.", "second_factor_required")
+            return redirect(f"{reverse('mfa-verify')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

@@ -6,12 +6,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from . import views
+from .accounts import views as account_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
+    path("mfa/enrol/", account_views.mfa_enrol, name="mfa-enrol"),
     path("audit/", include("lfr_governance.audit.urls")),
     path("retention/", include("lfr_governance.retention.urls")),
     path("watchlists/", include("watchlists.urls")),

@@ -21,7 +21,7 @@ _ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF;"
 _COUNTERS = DeploymentCounters._meta.db_table
 _BUCKETS = DeletionLatencyBucket._meta.db_table
 
-_RECEIVED_SQL = f"{_ASYNC_COMMIT} UPDATE {_COUNTERS} SET frames_received = frames_received + 1 WHERE deployment_id = %s"
+_RECEIVED_SQL = f"{_ASYNC_COMMIT} UPDATE {_COUNTERS} SET frames_received = frames_received + %s WHERE deployment_id = %s"
 
 # A frame's counts and its deletion-latency bucket in one statement (one round trip, atomic); no row is written
 # for a deployment without counters.
@@ -47,9 +47,16 @@ ON CONFLICT (deployment_id, upper_ms) DO UPDATE SET frames = {_BUCKETS}.frames +
 
 
 def frame_received(deployment_id: int) -> None:
-    """One frame admitted and queued."""
+    """One frame admitted, counted before its task is published: a frame the worker can finish (and count
+    deleted) has always been counted received first, and one whose count fails is refused, never queued."""
     with connection.cursor() as cursor:
-        cursor.execute(_RECEIVED_SQL, [deployment_id])
+        cursor.execute(_RECEIVED_SQL, [1, deployment_id])
+
+
+def frame_received_undo(deployment_id: int) -> None:
+    """Takes back the count of a frame whose task could not be published (refused 503, nothing queued)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RECEIVED_SQL, [-1, deployment_id])
 
 
 def frame_finished(deployment_id: int, *, processed: bool, faces: int, alerts: int, deletion_ms: float) -> None:

@@ -5,7 +5,7 @@ No ORM here. The keys:
 - ``lfr:frame:<deployment>:<node>:<frame id>``: the frame or crops, deleted by the worker once processed
   and expiring by themselves after LFR_FRAME_PAYLOAD_TTL_SECONDS in any case;
 - ``lfr:frame-seen:<node>:<frame id>``: set once (SET NX) when a frame id is accepted, so a repeat is
-  answered as a duplicate;
+  answered as a duplicate; lost when Redis restarts, so frames captured before its start are refused;
 - ``lfr:frame-done:<node>:<frame id>``: set when the worker has finished with a frame, so a redelivered
   message is not processed twice;
 - ``lfr:edge-rate:<node>:<second>``: the per-node request count of one second;
@@ -87,13 +87,24 @@ def payload_store(deployment_id: int, node_id: int, frame_id: str, payload: byte
 
 
 # Claims the frame id (SET NX) and, only if it was free, stores the payload under its TTL: one round trip.
+# The frame-id keys live in Redis only, so a frame captured before Redis last started (a restart, a failover)
+# may have been accepted already without a key to show it: it is refused (-1) rather than accepted twice.
+# Redis's start is TIME - LASTSAVE (with persistence off, LASTSAVE is the start; a manual SAVE only moves it later,
+# the stricter side), compared with the frame's age on the web's clock, so the two hosts' clocks never meet.
 _ADMIT_LUA = """
+local now = redis.call('TIME')
+-- LASTSAVE is in whole seconds (truncated): one second off its uptime keeps the check on the strict side.
+local up = tonumber(now[1]) + tonumber(now[2]) / 1000000 - redis.call('LASTSAVE') - 1
+if tonumber(ARGV[4]) >= up then
+  return -1
+end
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2])
   return 1
 end
 return 0
 """
+ADMITTED, DUPLICATE, CAPTURED_BEFORE_QUEUE_START = 1, 0, -1
 
 
 @lru_cache(maxsize=4)
@@ -101,12 +112,15 @@ def _admit_script(url: str):
     return _client(url).register_script(_ADMIT_LUA)
 
 
-def frame_admit(deployment_id: int, node_id: int, frame_id: str, payload: bytes) -> bool:
-    """True, with the payload stored under its TTL, the first time a node sends this frame id; False (nothing
-    stored) for a repeat. Atomic: a repeat can never overwrite the payload of the first."""
+def frame_admit(deployment_id: int, node_id: int, frame_id: str, payload: bytes, captured_age_seconds: float) -> int:
+    """ADMITTED, with the payload stored under its TTL, the first time a node sends this frame id; DUPLICATE
+    (nothing stored) for a repeat; CAPTURED_BEFORE_QUEUE_START (nothing stored) for a frame captured
+    `captured_age_seconds` ago, before Redis last started. Atomic: a repeat can never overwrite the payload of
+    the first."""
     keys = [seen_key(node_id, frame_id), payload_key(deployment_id, node_id, frame_id)]
-    args = [settings.LFR_EDGE_FRAME_ID_TTL_SECONDS, settings.LFR_FRAME_PAYLOAD_TTL_SECONDS, payload]
-    return bool(_admit_script(settings.REDIS_URL)(keys=keys, args=args))
+    args = [settings.LFR_EDGE_FRAME_ID_TTL_SECONDS, settings.LFR_FRAME_PAYLOAD_TTL_SECONDS, payload,
+            f"{captured_age_seconds:.6f}"]
+    return int(_admit_script(settings.REDIS_URL)(keys=keys, args=args))
 
 
 def payload_discard(deployment_id: int, node_id: int, frame_id: str) -> None:

@@ -28,6 +28,7 @@ from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from lfr_governance.dates import date_range_problem, date_range_text
 from lfr_governance.files import delete_on_commit
+from lfr_governance.health import DATABASE_UNAVAILABLE_ERRORS
 from lfr_governance.permissions import require
 
 from . import counts, frames
@@ -172,27 +173,44 @@ def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at
     # Here, not at the top: the task's module loads the pipeline and the engine, which the web never needs.
     from .tasks import process_frame_task
 
+    captured_age = (clock.now() - captured_at).total_seconds()
     try:
-        admitted = frames.frame_admit(deployment.pk, node.pk, frame_id, payload)
+        admitted = frames.frame_admit(deployment.pk, node.pk, frame_id, payload, captured_age)
     except QUEUE_ERRORS:
         raise _unavailable()
-    if not admitted:
+    if admitted == frames.DUPLICATE:
         raise _refuse(deployment, "duplicate_frame", f"Frame {frame_id} was already received from this node; "
                       "it is not processed twice.", 409)
+    if admitted == frames.CAPTURED_BEFORE_QUEUE_START:
+        # The frame-id record restarted with Redis: a frame from before then may be a replay nobody can detect.
+        raise _refuse(deployment, "captured_before_restart", f"Frame {frame_id} was captured before the server's "
+                      "frame queue last restarted, so it cannot be told from a frame already received: it is not "
+                      "processed. Send frames as they are captured.", 409)
+    # Counted received before the task exists, so no frame is ever deleted (counted by the worker) uncounted.
+    try:
+        counts.frame_received(deployment.pk)
+    except DATABASE_UNAVAILABLE_ERRORS:
+        _admission_undo(deployment, node, frame_id)
+        raise  # the edge view answers 503 `unavailable`: nothing queued, the node sends the frame again
     try:
         process_frame_task.apply_async(kwargs={
             "deployment_id": deployment.pk, "node_id": node.pk, "frame_id": frame_id,
             "captured_at": captured_at.isoformat(), "received_at": received_at, "camera": camera,
         }, argsrepr="()", kwargsrepr=f"{{frame {frame_id} of node {node.pk}}}")  # a short label: no repr per frame
     except QUEUE_ERRORS:
-        try:
-            frames.payload_discard(deployment.pk, node.pk, frame_id)
-            frames.frame_id_release(node.pk, frame_id)
-        except QUEUE_ERRORS:
-            pass  # Redis is down: the payload expires by its TTL
+        _admission_undo(deployment, node, frame_id)
+        counts.frame_received_undo(deployment.pk)
         raise _unavailable()
-    counts.frame_received(deployment.pk)
     return Queued(frame_id, deployment.pk)
+
+
+def _admission_undo(deployment: Deployment, node: EdgeNode, frame_id: str) -> None:
+    """Forgets an admitted frame that will not be queued: its payload goes and its id may be sent again."""
+    try:
+        frames.payload_discard(deployment.pk, node.pk, frame_id)
+        frames.frame_id_release(node.pk, frame_id)
+    except QUEUE_ERRORS:
+        pass  # Redis is down: the payload expires by its TTL
 
 
 def frame_receive(*, node: EdgeNode, deployment: Deployment, image: bytes, frame_id: str, captured_at: datetime,

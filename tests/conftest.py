@@ -182,9 +182,52 @@ def page(browser):
     context.close()
 
 
+def second_factor_code(username: str) -> str:
+    """A fresh single-use recovery code for the person (tests only): passes the second factor as a person would."""
+    from django.contrib.auth.models import User
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = User.objects.get(username=username)
+    TOTPDevice.objects.get_or_create(user=user, name="Test authenticator", defaults={"confirmed": True})
+    device, _ = StaticDevice.objects.get_or_create(user=user, name="Test recovery codes", defaults={"confirmed": True})
+    return device.token_set.create(token=StaticToken.random_token()).token
+
+
 def sign_in(page, live_server_url: str, username: str, password: str = TEST_PASSWORD) -> None:
     page.goto(f"{live_server_url}/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state("networkidle")
+    if "/mfa/" in page.url:
+        code = second_factor_code(username)
+        if "/mfa/enrol/" in page.url:
+            page.goto(page.url.replace("/mfa/enrol/", "/mfa/verify/"))
+        page.get_by_label("Code").fill(code)
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _force_login_passes_the_second_factor():
+    """Tests only: client.force_login also marks the session verified with a test device, as the MFA page would
+    (django_otp.login's session key). Production enforcement (SecondFactorRequiredMiddleware) is unchanged."""
+    from django.test.client import ClientMixin
+
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_static.models import StaticDevice
+
+        original(self, user, backend)
+        device, _ = StaticDevice.objects.get_or_create(user=user, name="Test recovery codes",
+                                                       defaults={"confirmed": True})
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    ClientMixin.force_login = force_login
+    yield
+    ClientMixin.force_login = original

@@ -14,6 +14,8 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, UserCreationForm
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 from django.utils.html import format_html
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .choices import Rank, Role
 from .models import Profile, Team
@@ -193,3 +195,10 @@ admin.site.unregister(Group)
 admin.site.register(User, UserAdmin)
 admin.site.register(Team, TeamAdmin)
 admin.site.site_header = "LFR governance administration"
+
+
+# An officer's authenticator secret is theirs alone: django-otp's device admin would show an administrator the
+# secret (and its QR code) of anyone's second factor, enough to sign in as them with their password.
+for _device in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device):
+        admin.site.unregister(_device)

@@ -26,6 +26,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # ReDoc served from this app: no CDN at run time
     "guardian",
+    "django_otp",  # the second factor: an authenticator app (TOTP) and recovery codes (static), for everyone
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",  # sign-in lockout: AccessAttempt rows per username (lfr_governance/settings/policy.py)
     "lfr_governance.audit",
     "lfr_governance.accounts",
     "lfr_governance.retention",
@@ -51,8 +55,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Signs out a session older than LFR_SESSION_MAX_AGE_SECONDS from its sign-in.
+    "lfr_governance.middleware.SessionAgeLimitMiddleware",
+    # No page or session API without the second factor (enrolment and verification: lfr_governance/accounts/views.py).
+    "lfr_governance.middleware.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: answers a locked-out sign-in with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lfr_governance.urls"
@@ -87,6 +98,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -189,6 +202,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# Cookies only over HTTPS; development.py and test.py (plain http on one machine) turn this off.
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+# A session ends after SESSION_COOKIE_AGE without a request (each request moves the expiry on), and
+# LFR_SESSION_MAX_AGE_SECONDS after sign-in whatever happens (lfr_governance.middleware.SessionAgeLimitMiddleware).
+SESSION_SAVE_EVERY_REQUEST = True
 
 LOGGING = {
     "version": 1,
@@ -202,7 +221,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
                              "filters": ["request_id", "client_errors"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # django-axes says "INFO" at every sign-in and request it checks; failures and lockouts stay (WARNING).
+    "loggers": {"axes": {"level": "WARNING"}},
 }
+# django-axes warns unless the address is a lockout parameter too. Deliberately left out: officers sign in from
+# behind a few shared force gateways, so an address lock would lock out a whole station for one person's typos;
+# the username lock holds however the attacker rotates addresses, agents or cookies.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# The name authenticator apps show for this system's entry (django-otp's TOTP plugin).
+OTP_TOTP_ISSUER = "LFR governance"
 
 from .policy import *  # noqa: E402,F401,F403  (inclusion categories, limits and retention: one place)
 from .policy import LFR_BULK_IMPORT_MAX_BYTES  # noqa: E402

@@ -10,3 +10,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 # Serve static files straight from static/ (no collectstatic step in development).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Plain http on this machine: cookies without the Secure flag (production.py and base.py keep it).
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

@@ -5,7 +5,7 @@ Every value here can be changed by a force through the environment or by editing
 application reads them only from here.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -98,3 +98,15 @@ LFR_EDGE_MAX_CROPS_PER_REQUEST = env.int("LFR_EDGE_MAX_CROPS_PER_REQUEST", defau
 LFR_FRAME_PAYLOAD_TTL_SECONDS = env.int("LFR_FRAME_PAYLOAD_TTL_SECONDS", default=60)
 # How long a frame id is remembered per node to answer repeats as duplicates.
 LFR_EDGE_FRAME_ID_TTL_SECONDS = env.int("LFR_EDGE_FRAME_ID_TTL_SECONDS", default=600)
+
+# Sign-in lockout (django-axes): this many failed sign-ins for one username lock it for the cool-off, whatever
+# address they come from; every further attempt while locked starts the cool-off again.
+AXES_FAILURE_LIMIT = env.int("LFR_SIGN_IN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LFR_SIGN_IN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "lfr_governance.accounts.views.locked_out"
+
+# Sessions: signed out after this long without a request, and this long after sign-in whatever the activity.
+SESSION_COOKIE_AGE = env.int("LFR_SESSION_IDLE_SECONDS", default=30 * 60)
+LFR_SESSION_MAX_AGE_SECONDS = env.int("LFR_SESSION_MAX_AGE_SECONDS", default=12 * 60 * 60)

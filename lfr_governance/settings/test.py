@@ -16,3 +16,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests: read static files on request
+
+# Plain http on this machine: cookies without the Secure flag (production.py and base.py keep it).
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+# Some tests move Django's clock (timezone.now) by hours or days inside one signed-in session: the session
+# limits are far away here. tests/accounts/test_sign_in_protection.py checks the real ones (policy.py) by setting them.
+SESSION_COOKIE_AGE = 365 * 24 * 60 * 60
+LFR_SESSION_MAX_AGE_SECONDS = 365 * 24 * 60 * 60

@@ -5,6 +5,7 @@ are services. A refusal answers {"detail", "code", "fields"} with its own status
 where the node's deployment is known, the refusal is counted on it.
 """
 
+import logging
 import time
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lfr_governance.errors import REQUEST_REFUSALS
+from lfr_governance.health import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_ERRORS
 
 from .. import frames, selectors, services
 from .authentication import EdgeNodeTokenAuthentication, IsEdgeNode
@@ -28,19 +30,23 @@ from .serializers import (
 )
 
 TAGS = ["edge"]
+logger = logging.getLogger(__name__)
 REFUSALS = {
     400: OpenApiResponse(EdgeErrorSerializer, description="Bad input or image (bad_image, invalid, too_many_crops, "
                                                           "too_many_files, too_many_fields): `fields` names the "
                                                           "field and says why."),
     401: OpenApiResponse(EdgeErrorSerializer, description="Unknown or revoked token."),
     403: OpenApiResponse(EdgeErrorSerializer, description="The node is not bound to a live deployment (not_live)."),
-    409: OpenApiResponse(EdgeErrorSerializer, description="This frame id was already received (duplicate_frame)."),
+    409: OpenApiResponse(EdgeErrorSerializer, description="This frame id was already received (duplicate_frame), or "
+                                                          "the frame was captured before the frame queue last "
+                                                          "restarted (captured_before_restart): do not resend."),
     413: OpenApiResponse(EdgeErrorSerializer, description="The image is too large (image_too_large)."),
     422: OpenApiResponse(EdgeErrorSerializer, description="captured_at is outside the deployment's window "
                                                           "(outside_window) or too far from server time (clock_skew)."),
     429: OpenApiResponse(EdgeErrorSerializer, description="Too many requests from this node (rate_limited)."),
-    503: OpenApiResponse(EdgeErrorSerializer, description="The frame queue is unreachable (unavailable), or the live "
-                                                       "deployment's frames cannot be matched now (not_matching): "
+    503: OpenApiResponse(EdgeErrorSerializer, description="The frame queue or the database is unreachable "
+                                                       "(unavailable), or the live deployment's frames cannot be "
+                                                       "matched now (not_matching): "
                                                        "retry after Retry-After."),
 }
 
@@ -71,6 +77,16 @@ class EdgeApiView(APIView):
     parser_classes = [MultiPartParser, FormParser]
     renderer_classes = [JSONRenderer]  # nodes read JSON; no browsable page to negotiate on every frame
     throttle_classes = []  # the per-node rate limit is the service's own (services.edge_admit)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):  # PostgreSQL down: the node retries, nothing was queued
+            logger.error("The database cannot be reached: edge requests are refused until it is back.")
+            response = Response({"detail": "The server's database cannot be reached just now: nothing was queued. "
+                                 "Retry after Retry-After seconds, with backoff.", "code": "unavailable",
+                                 "fields": {}}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+            return response
+        return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
         _drain(request)

@@ -194,3 +194,11 @@ def test_a_person_without_the_administrator_role_has_no_admin_site(client, peopl
     client.force_login(people["owner"])
     response = client.get(f"/admin/auth/user/{people['owner'].pk}/change/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_admin_shows_nobody_elses_second_factor(client, sysadmin):
+    """django-otp's device admin (secret keys, QR codes) is not offered: 404 for its list and config pages."""
+    client.force_login(sysadmin)
+    for url in ("/admin/otp_totp/totpdevice/", "/admin/otp_totp/totpdevice/1/config/",
+                "/admin/otp_static/staticdevice/"):
+        assert client.get(url).status_code == 404, url

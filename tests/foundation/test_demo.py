@@ -16,7 +16,15 @@ def test_demo_setup_is_idempotent_and_prints_logins(capsys):
     assert User.objects.count() == 6
     for role in Role:
         assert any(user_roles(u) == {role.value} for u in User.objects.all()), role
-    assert "intel-demo-2026" in first and "dpo-demo-2026" in first
+    # Random per install (no pattern), printed on every run from the 0600 copy under var/.
+    from tools.demo.people import _logins_file, demo_password
+
+    second = capsys.readouterr().out
+    for username in ("intel", "dpo"):
+        password = demo_password(username)
+        assert len(password) >= 16 and username not in password and password in first and password in second
+        assert User.objects.get(username=username).check_password(password)
+    assert "-demo-2026" not in first and _logins_file().stat().st_mode & 0o777 == 0o600
     from deployments.models import Deployment
     from tools.demo.finished_deployment import TITLE
     from tools.demo.watchlist import DEMO_OPERATION

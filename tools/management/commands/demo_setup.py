@@ -16,7 +16,12 @@ class Command(BaseCommand):
         demo_watchlist(stdout=self.stdout)
         demo_deployment(stdout=self.stdout)
         demo_finished_deployment(stdout=self.stdout)
-        self.stdout.write("Demo logins (development only):")
+        # Random per install, kept in var/demo-logins.txt (0600) so that each start prints them again.
+        self.stdout.write("Demo logins (development only; passwords made at random for this install):")
         width = max(len(r[0]) for r in rows)
         for label, username, password in rows:
             self.stdout.write(f"  {label:<{width}}  {username:<10} {password}")
+        self.stdout.write(
+            "Second factor: at each person's first sign-in the site shows a key (and an otpauth:// address); add it "
+            "to an authenticator app (any TOTP app, e.g. on a phone, or `oathtool --totp -b KEY`), enter the "
+            "6-digit code, and keep the 10 recovery codes shown once. Every later sign-in asks for a code.")
