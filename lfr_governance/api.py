@@ -57,9 +57,31 @@ def exception_handler(exc, context):
     if isinstance(data, dict) and "detail" in data and len(data) == 1:
         body = {"detail": str(data["detail"]), "code": getattr(data["detail"], "code", "error"), "fields": {}}
     else:
-        body = {"detail": "The request has errors: see fields.", "code": "invalid", "fields": data}
+        body = {"detail": "The request has errors: see fields.", "code": "invalid", "fields": _flat_fields(data)}
     response.data = body
     return response
+
+
+def _messages(value, where: str = "") -> list[str]:
+    """A field's errors as plain messages: nested ones (a list's items, an object's keys) say where they are."""
+    if isinstance(value, dict):
+        return [m for key, inner in value.items() for m in _messages(inner, _place(where, key))]
+    if isinstance(value, (list, tuple)):
+        return [m for inner in value for m in _messages(inner, where)]
+    return [f"{where}: {value}" if where else str(value)]
+
+
+def _place(where: str, key) -> str:
+    here = f"item {int(key) + 1}" if str(key).isdigit() else str(key)
+    return f"{where}, {here}" if where else here
+
+
+def _flat_fields(data) -> dict[str, list[str]]:
+    """DRF's errors as the documented shape: {field: [messages]} (messages about no single field under
+    non_field_errors), however deep the serializer nested them."""
+    if not isinstance(data, dict):
+        return {api_settings.NON_FIELD_ERRORS_KEY: _messages(data)}
+    return {str(field): _messages(value) for field, value in data.items()}
 
 
 class ErrorSerializer(serializers.Serializer):

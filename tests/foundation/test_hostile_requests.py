@@ -232,3 +232,16 @@ def test_the_audit_log_filters_by_the_reference_shown_and_refuses_nothing_with_a
         assert [e.deployment_id for e in audit_events_filtered(event="test.filter", deployment=typed)] == [2]
     for typed in ("99999999999999999999999", "LFR-x", "-1", "2; drop"):
         assert list(audit_events_filtered(event="test.filter", deployment=typed)) == []
+
+
+def test_nested_serializer_errors_are_flattened_to_the_documented_shape():
+    """{field: [messages]} however deep DRF nests them (a list's items say which item)."""
+    from lfr_governance.api import _flat_fields
+
+    nested = {"area_polygon": {"0": ["Expected a list of items."], "2": {"1": ["Not a number."]}},
+              "title": ["This field is required."]}
+    assert _flat_fields(nested) == {
+        "area_polygon": ["item 1: Expected a list of items.", "item 3, item 2: Not a number."],
+        "title": ["This field is required."],
+    }
+    assert _flat_fields(["Bad request."]) == {"non_field_errors": ["Bad request."]}
