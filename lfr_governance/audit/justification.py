@@ -3,6 +3,7 @@ LFR_JUSTIFICATION_MIN_CHARS characters. Forms and serializers take JUSTIFICATION
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 
 JUSTIFICATION_MIN: int = settings.LFR_JUSTIFICATION_MIN_CHARS
 
@@ -15,3 +16,8 @@ def justification_clean(text: str | None, *, ask: str, example: str) -> str:
         raise ValidationError(f"{ask} (at least {JUSTIFICATION_MIN} characters), e.g. {example}.",
                               code="justification_too_short")
     return text
+
+
+def export_refused(message: str) -> HttpResponse:
+    """The plain 400 an export link answers when what it was given cannot be used: what was wrong, what to do."""
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from lfr_governance.permissions import has_role_perm, require_role_perm
 
-from .justification import JUSTIFICATION_MIN, justification_clean
+from .justification import JUSTIFICATION_MIN, export_refused, justification_clean
 from .models import Action
 from .selectors import FILTERS, audit_checkpoints_covering, audit_event_row, audit_events_filtered
 from .services import audit_anchor_verify, audit_chain_verify, record
@@ -54,8 +54,7 @@ def audit_export(request, fmt: str):
                                             ask="Say why the audit log is being exported",
                                             example="'ICO request 2026/114'")
     except ValidationError as exc:
-        return HttpResponse(f"{exc.message} Go back and fill in the reason.", status=400,
-                            content_type="text/plain; charset=utf-8")
+        return export_refused(f"{exc.message} Go back and fill in the reason.")
     filters = _filters(request)
     rows = [audit_event_row(e) for e in audit_events_filtered(**filters).order_by("id")]
     chain, anchor = audit_chain_verify(), audit_anchor_verify()

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from lfr_governance.audit.justification import justification_clean
+from lfr_governance.audit.justification import export_refused, justification_clean
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from lfr_governance.permissions import has_role_perm, not_found, require_role_perm
@@ -77,15 +77,13 @@ def retention_report_export(request, fmt: str):
     try:
         deployment_id = _deployment_filter(request)
     except ValidationError as exc:
-        return HttpResponse(f"{exc.message_dict['deployment'][0]} Go back and correct the deployment.", status=400,
-                            content_type="text/plain; charset=utf-8")
+        return export_refused(f"{exc.message_dict['deployment'][0]} Go back and correct the deployment.")
     try:
         justification = justification_clean(request.GET.get("justification"),
                                             ask="Say why the report is being exported",
                                             example="'Quarterly report to the ICO'")
     except ValidationError as exc:
-        return HttpResponse(f"{exc.message} Go back and fill in the reason.", status=400,
-                            content_type="text/plain; charset=utf-8")
+        return export_refused(f"{exc.message} Go back and fill in the reason.")
     reports = _reports(deployment_id)
     record(action=Action.DISCLOSURE, event="retention.report_export", actor=request.user,
            target_type="retention.report", target_id=str(deployment_id) if deployment_id is not None else "all",

@@ -148,3 +148,18 @@ def wait_for(condition, timeout: float = 60.0, interval: float = 0.1, message: s
             return value
         time.sleep(interval)
     raise AssertionError(f"Timed out after {timeout:.0f}s waiting for {message}.")
+
+
+@pytest.fixture
+def fresh_worker_memory():
+    """The worker's in-process state (contexts, galleries, reported problems) starts and ends empty."""
+    from matching import pipeline
+
+    def clear() -> None:
+        pipeline._contexts.clear()
+        pipeline._galleries.clear()
+        pipeline._reported_problems.clear()
+
+    clear()
+    yield
+    clear()

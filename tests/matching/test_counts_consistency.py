@@ -10,16 +10,7 @@ from matching import counts, frames, pipeline
 
 from .conftest import counters_of, jpeg_of
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_worker_memory():
-    pipeline._contexts.clear()
-    pipeline._galleries.clear()
-    yield
-    pipeline._contexts.clear()
-    pipeline._galleries.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_worker_memory")]
 
 
 def test_a_frame_whose_received_count_fails_is_refused_whole_then_counted_once_processed(

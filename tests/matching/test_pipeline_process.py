@@ -21,16 +21,7 @@ from watchlists.models import ReferenceImage
 
 from .conftest import counters_of, jpeg_of, subject_ref
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_worker_memory():
-    pipeline._contexts.clear()
-    pipeline._galleries.clear()
-    yield
-    pipeline._contexts.clear()
-    pipeline._galleries.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_worker_memory")]
 
 
 def _media_files() -> list[Path]:

@@ -16,18 +16,7 @@ from watchlists.models import ReferenceImage, WatchlistVersion
 
 from .conftest import EDGE, jpeg_of
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_worker_memory():
-    pipeline._contexts.clear()
-    pipeline._galleries.clear()
-    pipeline._reported_problems.clear()
-    yield
-    pipeline._contexts.clear()
-    pipeline._galleries.clear()
-    pipeline._reported_problems.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_worker_memory")]
 
 
 def _tamper(live) -> None:
