@@ -157,3 +157,5 @@ def test_zz_fuzz_summary():
             statuses[code] += n
         print(f"\nfuzz as {person}: {len({k[1] for k in mine})} operations, {sum(mine.values())} cases, "
               f"status codes {dict(sorted(statuses.items()))}")
+        assert mine and sum(mine.values()) >= len({k[1] for k in mine}), f"no fuzz case ran as {person}"
+        assert not [code for code in statuses if code >= 500], f"server errors as {person}: {statuses}"
