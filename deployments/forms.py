@@ -240,6 +240,21 @@ class ApplicationForm(forms.Form):
         help_text="Needed only when the threshold is below the model pack's validated floor: a lower threshold "
                   "gives more false alerts. The authorising officer sees this.",
     )
+    confirmation_frames = forms.IntegerField(
+        label="Frames to confirm a match", min_value=services.CONFIRMATION_FRAMES_RANGE[0],
+        max_value=services.CONFIRMATION_FRAMES_RANGE[1], initial=2,
+        help_text="A passer-by alerts only when the same watchlisted person scores at or above the threshold in at "
+                  "least this many frames of their track: 1 alerts on a single frame; 2 (the usual) or more gives "
+                  "fewer false alerts but needs the person in view for longer. A whole number from "
+                  f"{services.CONFIRMATION_FRAMES_RANGE[0]} to {services.CONFIRMATION_FRAMES_RANGE[1]}.",
+        error_messages={
+            "required": "Enter the frames to confirm a match, a whole number from 1 to 10, e.g. 2",
+            "invalid": "Enter the frames to confirm a match as a whole number from 1 to 10, e.g. 2",
+            "min_value": "The frames to confirm a match must be at least 1 (1 alerts on a single frame)",
+            "max_value": "The frames to confirm a match must be 10 or fewer: a passer-by is in view for a few "
+                         "seconds only",
+        },
+    )
     expected_footfall = forms.IntegerField(
         label="Expected footfall", min_value=0,
         help_text="About how many people will pass the cameras during the window. It drives the false-alert "

@@ -57,6 +57,10 @@ class Deployment(models.Model):
     watchlist_version = models.ForeignKey(WatchlistVersion, on_delete=models.PROTECT, related_name="deployments")
     threshold = models.FloatField()
     threshold_justification = models.TextField(blank=True)
+    confirmation_frames = models.PositiveSmallIntegerField(
+        "frames to confirm a match", default=2,
+        help_text="k: a passer-by alerts only when the same watchlist entry scores at or above the threshold in at "
+                  "least this many frames of their track (1 alerts on a single frame).")
     expected_footfall = models.PositiveIntegerField(help_text="People expected to pass the cameras in the window.")
     necessity_proportionality = models.TextField("necessity and proportionality statement")
     dpia_ref = models.CharField("DPIA reference", max_length=64)
@@ -89,6 +93,8 @@ class Deployment(models.Model):
                 name="deployment_ao_not_applicant",
             ),
             models.CheckConstraint(condition=Q(threshold__gt=0) & Q(threshold__lt=1), name="deployment_threshold_range"),
+            models.CheckConstraint(condition=Q(confirmation_frames__gte=1) & Q(confirmation_frames__lte=10),
+                                   name="deployment_confirmation_frames_range"),
         ]
 
     def __str__(self) -> str:
@@ -197,6 +203,13 @@ class DeploymentCounters(models.Model):
     faces_detected = models.PositiveBigIntegerField(default=0)
     templates_compared = models.PositiveBigIntegerField(default=0)
     alerts = models.PositiveBigIntegerField(default=0)
+    # Passers-by: tracks started; candidates: tracks at or above threshold in at least one frame; sightings: faces
+    # of alerted people. Candidates not confirmed = candidates - alerts made from tracks (tracks_alerted).
+    tracks = models.PositiveBigIntegerField(default=0)
+    candidates = models.PositiveBigIntegerField(default=0)
+    tracks_alerted = models.PositiveBigIntegerField(default=0)
+    sightings = models.PositiveBigIntegerField(default=0)
+    embeddings = models.PositiveBigIntegerField(default=0)
     deletion_ms_total = models.FloatField(default=0)
     deletion_ms_max = models.FloatField(default=0)
     # Outcomes of alerts since erased by retention, so the published record keeps its figures.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 from django.db import connection
@@ -10,7 +11,8 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from lfr_governance import clock
-from lfr_governance.permissions import NOT_FOUND, allowed, get_for_user_or_404, has_role_perm, scope
+from lfr_governance.permissions import NOT_FOUND, allowed, get_for_user_or_404, has_role_perm, restrict, scope
+from lfr_governance.rates import PerPasserBy
 from lfr_governance.registry import registry
 from watchlists.choices import VersionStatus
 
@@ -132,13 +134,76 @@ def pack_threshold_floor(pack_id: str) -> float | None:
     return load_manifest(pack_id).threshold
 
 
-def deployment_estimate(deployment: Deployment, *, threshold: float | None = None):
-    """Expected false alerts: watchlist size x expected footfall x the pack's FMR at the threshold."""
+def false_alert_chance_per_passer_by(fmr: float, watchlist_size: int) -> float:
+    """p1 = 1 - (1 - FMR)^N: the chance that one look at the face of someone not on a watchlist of N entries scores
+    at or above the threshold against at least one of them (log1p/expm1: exact where FMR is tiny). Never more than
+    N x FMR, the figure per comparison."""
+    if watchlist_size <= 0 or fmr <= 0:
+        return 0.0
+    if fmr >= 1:
+        return 1.0
+    return -math.expm1(watchlist_size * math.log1p(-fmr))
+
+
+@dataclass(frozen=True)
+class PasserByEstimate:
+    """The authorising officer's estimate: false alerts per passer-by times the expected footfall.
+
+    The calibration measures the false match rate (FMR) of one face against one entry, on still images. A passer-by
+    is compared with every entry, so per passer-by the chance of a false alert is p1 = 1 - (1 - FMR)^N. With
+    k = confirmation_frames >= 2 a passer-by alerts only when the same entry scores at or above the threshold in k
+    frames of their track; those frames are of one face seconds apart, strongly correlated, so k lowers p1 by an
+    amount only recorded footage measures (manage.py rehearse): p1 is the bound ("at most"). With k = 1 every frame
+    is a chance, so p1 is an estimate ("about"), not a bound.
+    """
+
+    threshold: float
+    fmr: float
+    fmr_upper_95: float
+    impostor_comparisons: int
+    watchlist_size: int
+    footfall: int
+    confirmation_frames: int
+    per_passer_by: float
+    per_passer_by_upper_95: float
+    expected: float  # footfall x per_passer_by
+    expected_upper_95: float
+
+    @property
+    def is_bound(self) -> bool:
+        """Whether `expected` is a bound (k >= 2: at most) rather than an estimate (k = 1: about)."""
+        return self.confirmation_frames >= 2
+
+    @property
+    def per_comparison_expected(self) -> float:
+        """The figure per comparison (watchlist size x footfall x FMR), which counts a passer-by once per entry."""
+        return self.watchlist_size * self.footfall * self.fmr
+
+    def as_record(self) -> dict:
+        """What an authorisation keeps of the estimate the officer saw (Authorisation.estimate)."""
+        return {"model": "per_passer_by", "expected": self.expected, "expected_upper_95": self.expected_upper_95,
+                "per_passer_by": self.per_passer_by, "per_passer_by_upper_95": self.per_passer_by_upper_95,
+                "fmr": self.fmr, "fmr_upper_95": self.fmr_upper_95, "threshold": self.threshold,
+                "footfall": self.footfall, "watchlist_size": self.watchlist_size,
+                "confirmation_frames": self.confirmation_frames, "bound": self.is_bound}
+
+
+def deployment_estimate(deployment: Deployment, *, threshold: float | None = None) -> PasserByEstimate:
+    """Expected false alerts: expected footfall x the chance per passer-by, 1 - (1 - FMR)^N, at the threshold."""
     from lfr_governance.faces import calibration_for_pack, expected_false_alerts
 
     calibration = calibration_for_pack(deployment.watchlist_version.pack_id)
-    return expected_false_alerts(calibration, threshold if threshold is not None else deployment.threshold,
-                                 deployment.watchlist_version.size, deployment.expected_footfall)
+    size, footfall = deployment.watchlist_version.size, deployment.expected_footfall
+    # The pack's FMR at the threshold (and its 95% upper bound), read from the calibration: one comparison's worth.
+    rates = expected_false_alerts(calibration, threshold if threshold is not None else deployment.threshold, 1, 1)
+    p1 = false_alert_chance_per_passer_by(rates.fmr, size)
+    p1_upper = false_alert_chance_per_passer_by(rates.fmr_upper_95, size)
+    return PasserByEstimate(
+        threshold=rates.threshold, fmr=rates.fmr, fmr_upper_95=rates.fmr_upper_95,
+        impostor_comparisons=rates.impostor_comparisons, watchlist_size=size, footfall=footfall,
+        confirmation_frames=deployment.confirmation_frames, per_passer_by=p1, per_passer_by_upper_95=p1_upper,
+        expected=footfall * p1, expected_upper_95=footfall * p1_upper,
+    )
 
 
 def current_authorisation(deployment: Deployment) -> Authorisation | None:
@@ -210,6 +275,7 @@ class DeploymentActions:
     may_remove_signs: bool
     may_add_leaflets: bool
     may_assign_operators: bool
+    may_unassign_operators: bool  # in any state: taking access away is never too late
     may_review: bool
 
     @property
@@ -236,6 +302,7 @@ def deployment_actions(user, deployment: Deployment) -> DeploymentActions:
         may_remove_signs=change,
         may_add_leaflets=change and status not in LEAFLETS_CLOSED,
         may_assign_operators=change and status not in FINISHED,
+        may_unassign_operators=change,
         may_review=change and transition_allowed(status, S.REVIEWED),
     )
 
@@ -243,10 +310,24 @@ def deployment_actions(user, deployment: Deployment) -> DeploymentActions:
 # --- The published record ------------------------------------------------------------------------
 
 
+def deployment_figures(deployment: Deployment) -> dict:
+    """What processing counted, per passer-by (no personal data): frames and faces from the counters, and what the
+    matching app adds through the registry (passers-by, candidates, alerts per person and their outcomes)."""
+    counters = getattr(deployment, "counters", None)
+    return {
+        "faces_processed": counters.faces_detected if counters else 0,
+        "frames_processed": counters.frames_processed if counters else 0,
+        **registry.published_figures(deployment),  # matching's figures (registered)
+    }
+
+
+def false_alert_rate(figures: dict) -> PerPasserBy:
+    """False alerts per passer-by of a deployment's figures ("1 in N passers-by (p%)", or "no passers-by yet")."""
+    return PerPasserBy(int(figures.get("false_alerts") or 0), int(figures.get("passers_by") or 0))
+
+
 def published_record(deployment: Deployment) -> dict:
     """The publishable record: no personal data. The alert figures come from the matching app (registry)."""
-    counters = getattr(deployment, "counters", None)
-    alerts = registry.published_figures(deployment)  # matching's alert figures (registered)
     start, end = deployment.went_live_at or deployment.starts_at, deployment.ended_at or deployment.ends_at
     return {
         "reference": f"LFR-{deployment.pk:05d}",
@@ -259,10 +340,9 @@ def published_record(deployment: Deployment) -> dict:
         "duration_minutes": int((end - start).total_seconds() // 60),
         "status": deployment.status,
         "watchlist_size": deployment.watchlist_version.size,
-        "faces_processed": counters.faces_detected if counters else 0,
-        "frames_processed": counters.frames_processed if counters else 0,
-        **alerts,
+        **deployment_figures(deployment),
         "threshold": deployment.threshold,
+        "confirmation_frames": deployment.confirmation_frames,
         "model_pack": deployment.watchlist_version.pack_id,
         "signs": deployment.signs.count(),
         "leaflets": deployment.leaflets.aggregate(n=Sum("count"))["n"] or 0,
@@ -275,3 +355,15 @@ def published_deployments() -> QuerySet:
     return Deployment.objects.filter(
         status__in=PUBLISHED
     ).select_related("watchlist_version").prefetch_related("signs", "leaflets").order_by("-starts_at")
+
+
+# --- Who the applications give sight of a watchlist (registry: watchlist access kept) --------------
+
+
+def ao_sees_watchlist(user, watchlist, *, excluding: int | None = None) -> bool:
+    """Whether `user` is the authorising officer, still able to decide, of an application that uses `watchlist`
+    (other than `excluding`): that grant gives them sight of it (services.deployment_submit)."""
+    applications = Deployment.objects.filter(watchlist_version__watchlist=watchlist, authorising_officer=user)
+    if excluding is not None:
+        applications = applications.exclude(pk=excluding)
+    return restrict(applications, user, AUTHORISE).exists()

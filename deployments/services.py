@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.timezone import localtime
-from guardian.shortcuts import assign_perm
+from guardian.shortcuts import assign_perm, remove_perm
 
 from lfr_governance import clock
 from lfr_governance.accounts.choices import Role, rank_at_least
@@ -32,7 +32,7 @@ from lfr_governance.given import NOT_GIVEN, NotGiven, given
 from lfr_governance.images import image_check
 from lfr_governance.permissions import allowed, has_role_perm, require, restrict
 from watchlists.choices import VersionStatus
-from watchlists.models import Watchlist, WatchlistVersion
+from watchlists.models import Watchlist, WatchlistUserObjectPermission, WatchlistVersion
 
 from .choices import (
     CHANGEABLE, FINISHED, LEAFLETS_CLOSED, REAUTHORISE_FROM, WITHDRAWABLE, AuthorisationDecision, DeploymentStatus,
@@ -42,6 +42,7 @@ from .models import (
     Authorisation,
     Deployment,
     DeploymentCounters,
+    DeploymentUserObjectPermission,
     EdgeNode,
     LeafletRecord,
     PostDeploymentReview,
@@ -52,6 +53,7 @@ from .selectors import (
     CANCELLERS,
     CHANGE,
     VERSION_DESTROYED,
+    ao_sees_watchlist,
     deployment_estimate,
     go_live_problems,
     pack_threshold_floor,
@@ -62,18 +64,21 @@ S = DeploymentStatus
 APPLICATION_FIELDS = (
     "title", "purpose", "offence_focus", "intelligence_case_ref", "location_name", "latitude", "longitude",
     "area_radius_m", "area_polygon", "location_reason", "starts_at", "ends_at", "threshold",
-    "threshold_justification", "expected_footfall", "necessity_proportionality", "dpia_ref", "community_impact",
-    "engagement_notes", "public_prenotice",
+    "threshold_justification", "confirmation_frames", "expected_footfall", "necessity_proportionality", "dpia_ref",
+    "community_impact", "engagement_notes", "public_prenotice",
 )
 # What an authorisation binds (GOVERNANCE.md): changing any of it needs a new authorisation.
 BOUND_FIELDS = ("location_name", "latitude", "longitude", "area_radius_m", "area_polygon", "starts_at", "ends_at",
-                "threshold")
+                "threshold", "confirmation_frames")
 TEAM_PERMS = ("view_deployment", "change_deployment")
 AO_PERMS = ("view_deployment", "authorise_deployment")
 OPERATOR_PERMS = ("view_deployment", "operate_deployment")
+AO_WATCHLIST_PERMS = ("view_watchlist", "view_watchlist_images")  # on the watchlist the application uses
 
 
 NOT_ALLOWED = "You are not allowed to do this on this deployment."
+# k, the frames of one passer-by that must score at or above the threshold for the same entry (the model's range).
+CONFIRMATION_FRAMES_RANGE = (1, 10)
 
 
 def _lock(deployment: Deployment) -> Deployment:
@@ -146,6 +151,18 @@ def _dates_check(errors: dict[str, str], **fields: tuple) -> None:
             errors[name] = problem
 
 
+def confirmation_frames_problem(value: Any) -> str:
+    """Why `value` cannot be k, the frames to confirm a match, or "" (a whole number in range; never a bool)."""
+    low, high = CONFIRMATION_FRAMES_RANGE
+    if isinstance(value, bool) or not isinstance(value, int):
+        return (f"Give the frames to confirm a match as a whole number from {low} to {high}, e.g. 2: a passer-by then "
+                "alerts only when the same watchlisted person scores at or above the threshold in at least 2 frames.")
+    if not low <= value <= high:
+        return (f"The frames to confirm a match must be from {low} to {high}: {low} alerts on a single frame, more "
+                "frames give fewer false alerts but need the person in view for longer. Give a number such as 2.")
+    return ""
+
+
 def _validate(deployment: Deployment) -> None:
     errors: dict[str, str] = {}
     version = deployment.watchlist_version
@@ -167,6 +184,8 @@ def _validate(deployment: Deployment) -> None:
         errors["latitude"] = "Latitude must be between -90 and 90."
     if deployment.longitude is not None and not (-180 <= float(deployment.longitude) <= 180):
         errors["longitude"] = "Longitude must be between -180 and 180."
+    if problem := confirmation_frames_problem(deployment.confirmation_frames):
+        errors["confirmation_frames"] = problem
     if version.status == VersionStatus.FROZEN and deployment.threshold is not None:
         floor = pack_threshold_floor(version.pack_id)
         if floor is None:
@@ -195,8 +214,10 @@ def deployment_create(
     area_radius_m: int | None | NotGiven = NOT_GIVEN, area_polygon: list[list[float]] | NotGiven = NOT_GIVEN,
     location_reason: str, starts_at: datetime, ends_at: datetime,
     threshold: float | None | NotGiven = NOT_GIVEN,  # the pack's validated floor when not given
-    threshold_justification: str | NotGiven = NOT_GIVEN, expected_footfall: int, necessity_proportionality: str,
-    dpia_ref: str, community_impact: str, engagement_notes: str | NotGiven = NOT_GIVEN, public_prenotice: str,
+    threshold_justification: str | NotGiven = NOT_GIVEN,
+    confirmation_frames: int | NotGiven = NOT_GIVEN,  # the model's default (2) when not given
+    expected_footfall: int, necessity_proportionality: str, dpia_ref: str, community_impact: str,
+    engagement_notes: str | NotGiven = NOT_GIVEN, public_prenotice: str,
 ) -> Deployment:
     values = given(locals(), APPLICATION_FIELDS)
     if not has_role_perm(actor, "deployments.add_deployment"):
@@ -228,6 +249,7 @@ def _snapshot(deployment: Deployment) -> dict[str, Any]:
     for key in ("starts_at", "ends_at"):
         values[key] = values[key].astimezone(dt_timezone.utc).isoformat()
     values["threshold"] = round(float(values["threshold"]), 4)
+    values["confirmation_frames"] = int(values["confirmation_frames"])
     values["edge_nodes"] = sorted(deployment.edge_nodes.values_list("pk", flat=True))
     values["watchlist_version"] = deployment.watchlist_version_id
     values["watchlist_digest"] = deployment.watchlist_version.digest
@@ -244,10 +266,10 @@ def deployment_update(
     area_radius_m: int | None | NotGiven = NOT_GIVEN, area_polygon: list[list[float]] | NotGiven = NOT_GIVEN,
     location_reason: str | NotGiven = NOT_GIVEN, starts_at: datetime | NotGiven = NOT_GIVEN,
     ends_at: datetime | NotGiven = NOT_GIVEN, threshold: float | NotGiven = NOT_GIVEN,
-    threshold_justification: str | NotGiven = NOT_GIVEN, expected_footfall: int | NotGiven = NOT_GIVEN,
-    necessity_proportionality: str | NotGiven = NOT_GIVEN, dpia_ref: str | NotGiven = NOT_GIVEN,
-    community_impact: str | NotGiven = NOT_GIVEN, engagement_notes: str | NotGiven = NOT_GIVEN,
-    public_prenotice: str | NotGiven = NOT_GIVEN,
+    threshold_justification: str | NotGiven = NOT_GIVEN, confirmation_frames: int | NotGiven = NOT_GIVEN,
+    expected_footfall: int | NotGiven = NOT_GIVEN, necessity_proportionality: str | NotGiven = NOT_GIVEN,
+    dpia_ref: str | NotGiven = NOT_GIVEN, community_impact: str | NotGiven = NOT_GIVEN,
+    engagement_notes: str | NotGiven = NOT_GIVEN, public_prenotice: str | NotGiven = NOT_GIVEN,
 ) -> Deployment:
     """Changes the fields given; a change to what was authorised returns it to draft for a new authorisation."""
     fields = given(locals(), APPLICATION_FIELDS)
@@ -290,15 +312,53 @@ def deployment_submit(*, actor, deployment: Deployment, authorising_officer) -> 
     _validate(deployment)
     if not deployment.edge_nodes.exists():
         raise ValidationError({"edge_nodes": "Choose at least one edge node."})
+    if deployment.authorising_officer_id and deployment.authorising_officer_id != authorising_officer.pk:
+        # Submitted before to another officer (then withdrawn or returned to draft): they decide it no longer.
+        _authorising_officer_release(deployment, deployment.authorising_officer, actor=actor)
     deployment.authorising_officer = authorising_officer
     deployment.save(update_fields=["authorising_officer", "updated_at"])
     for perm in AO_PERMS:
         assign_perm(perm, authorising_officer, deployment)
     # The authorising officer of a deployment that uses a watchlist may see it (GOVERNANCE.md).
-    for perm in ("view_watchlist", "view_watchlist_images"):
+    for perm in AO_WATCHLIST_PERMS:
         assign_perm(perm, authorising_officer, deployment.watchlist_version.watchlist)
     return _transition(deployment, S.SUBMITTED, actor=actor, event="deployment.submit",
                        changes={"authorising_officer": authorising_officer.get_username()})
+
+
+def _held(user, deployment: Deployment, perms: Iterable[str]) -> list[str]:
+    """Which of `perms` (codenames) `user` holds on `deployment` by name (not through a group)."""
+    return sorted(DeploymentUserObjectPermission.objects.filter(
+        user=user, content_object=deployment, permission__codename__in=list(perms),
+    ).values_list("permission__codename", flat=True))
+
+
+def _authorising_officer_release(deployment: Deployment, officer, *, actor) -> None:
+    """Takes back what submitting the application to `officer` gave (deployment_submit): deciding and cancelling
+    it, seeing it (unless they also operate it), and seeing its watchlist (unless another grant still needs that:
+    an assigned reviewer, or the officer of another application that uses it). Audited; nothing is written when
+    they hold none of it."""
+    keep_view = deployment.operators.filter(pk=officer.pk).exists()
+    on_deployment = _held(officer, deployment, [p for p in AO_PERMS if not (keep_view and p == "view_deployment")])
+    watchlist = deployment.watchlist_version.watchlist
+    keep_watchlist = (
+        ao_sees_watchlist(officer, watchlist, excluding=deployment.pk)
+        or WatchlistUserObjectPermission.objects.filter(user=officer, content_object=watchlist,
+                                                        permission__codename="review_watchlist").exists()
+    )
+    on_watchlist = [] if keep_watchlist else sorted(WatchlistUserObjectPermission.objects.filter(
+        user=officer, content_object=watchlist, permission__codename__in=AO_WATCHLIST_PERMS,
+    ).values_list("permission__codename", flat=True))
+    if not on_deployment and not on_watchlist:
+        return
+    for perm in on_deployment:
+        remove_perm(perm, officer, deployment)
+    for perm in on_watchlist:
+        remove_perm(perm, officer, watchlist)
+    record(action=Action.ALTERATION, event="deployment.authorising_officer_release", actor=actor, target=deployment,
+           deployment_id=deployment.pk,
+           changes={"authorising_officer": officer.get_username(), "deployment_permissions": on_deployment,
+                    "watchlist_permissions": on_watchlist})
 
 
 def _check_ao(user) -> None:
@@ -321,6 +381,9 @@ def deployment_withdraw(*, actor, deployment: Deployment) -> Deployment:
                               f"{deployment.get_status_display().lower()}. Change it or cancel it instead.")
     deployment = _transition(deployment, S.DRAFT, actor=actor, event="deployment.withdraw")
     Authorisation.objects.filter(deployment=deployment, superseded_at__isnull=True).update(superseded_at=clock.now())
+    # No longer before its authorising officer: they neither decide, cancel nor see it until it is submitted again.
+    if deployment.authorising_officer_id:
+        _authorising_officer_release(deployment, deployment.authorising_officer, actor=actor)
     return deployment
 
 
@@ -349,9 +412,7 @@ def deployment_authorise(*, actor, deployment: Deployment, reasons: str, urgent_
         reasons=reasons.strip(), decided_at=now, urgent_oral=urgent_oral,
         written_confirmation_due_at=now + timedelta(hours=settings.LFR_URGENT_CONFIRMATION_HOURS) if urgent_oral else None,
         bound_watchlist_digest=deployment.watchlist_version.digest, bound=_snapshot(deployment),
-        estimate={"expected": estimate.expected, "expected_upper_95": estimate.expected_upper_95, "fmr": estimate.fmr,
-                  "threshold": estimate.threshold, "footfall": deployment.expected_footfall,
-                  "watchlist_size": deployment.watchlist_version.size},
+        estimate=estimate.as_record(),
     )
     _transition(deployment, S.AUTHORISED, actor=actor, event="deployment.authorise",
                 changes={"authorisation": authorisation.pk, "urgent_oral": urgent_oral,
@@ -527,6 +588,23 @@ def operator_assign(*, actor, deployment: Deployment, operator) -> None:
         assign_perm(perm, operator, deployment)
     record(action=Action.ALTERATION, event="deployment.operator_assign", actor=actor, target=deployment,
            deployment_id=deployment.pk, changes={"operator": operator.get_username()})
+
+
+@transaction.atomic
+def operator_unassign(*, actor, deployment: Deployment, operator) -> None:
+    """Takes back what operator_assign gave: the alert console of this deployment, and sight of it unless they are
+    also its authorising officer. Allowed in any state (taking access away is never too late)."""
+    require(actor, deployment, CHANGE, message=NOT_ALLOWED)
+    deployment = _lock(deployment)
+    if not deployment.operators.filter(pk=operator.pk).exists():
+        raise ValidationError({"operator": f"{operator.get_username()} is not an operator of this deployment."})
+    keep_view = "authorise_deployment" in _held(operator, deployment, ["authorise_deployment"])
+    removed = _held(operator, deployment, [p for p in OPERATOR_PERMS if not (keep_view and p == "view_deployment")])
+    deployment.operators.remove(operator)
+    for perm in removed:
+        remove_perm(perm, operator, deployment)
+    record(action=Action.ALTERATION, event="deployment.operator_unassign", actor=actor, target=deployment,
+           deployment_id=deployment.pk, changes={"operator": operator.get_username(), "permissions": removed})
 
 
 def _already_reviewed(deployment: Deployment) -> Conflict:

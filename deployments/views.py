@@ -24,6 +24,7 @@ from lfr_governance import clock
 from lfr_governance.errors import Conflict
 from lfr_governance.forms import apply_service_errors
 from lfr_governance.permissions import has_role_perm, require_role_perm
+from lfr_governance.rates import percent_text
 from watchlists.choices import category_choices, offence_choices
 from lfr_governance.images import ImageRefused
 
@@ -282,7 +283,25 @@ def _detail_context(request, deployment: Deployment, **forms) -> dict:
         **_action_forms(request.user, deployment, actions),
         "confirm_forms": confirm_forms,
         "counters": getattr(deployment, "counters", None),
+        **_figures(deployment),
     }, forms)
+
+
+def _figures(deployment: Deployment) -> dict:
+    """The processing figures per passer-by for the deployment page (from its going live on)."""
+    if not deployment.went_live_at:
+        return {"figures": None, "false_alert_rate": None}
+    figures = selectors.deployment_figures(deployment)
+    return {"figures": figures, "false_alert_rate": selectors.false_alert_rate(figures)}
+
+
+def confirmation_frames_text(k: int) -> str:
+    """k in the words the applicant and the authorising officer read."""
+    if k == 1:
+        return ("1 — a passer-by alerts on a single frame that scores at or above the threshold for a watchlisted "
+                "person")
+    return (f"{k} — a passer-by alerts only when the same watchlisted person scores at or above the threshold in at "
+            f"least {k} frames")
 
 
 def _application_rows(deployment: Deployment) -> list[tuple[str, str, str]]:
@@ -307,6 +326,7 @@ def _application_rows(deployment: Deployment) -> list[tuple[str, str, str]]:
         ("Match threshold", f"{d.threshold:.2f}", "line"),
         ("Why a threshold below the floor is justified", d.threshold_justification, "text")
         if d.threshold_justification else None,
+        ("Frames to confirm a match", confirmation_frames_text(d.confirmation_frames), "line"),
         ("Expected footfall", f"{d.expected_footfall:,} people", "line"),
         ("Necessity and proportionality", d.necessity_proportionality, "text"),
         ("DPIA reference", d.dpia_ref, "line"),
@@ -480,6 +500,21 @@ def operator_assign(request, pk: int):
 
 @login_required
 @require_POST
+def operator_unassign(request, pk: int):
+    deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
+    chosen = request.POST.get("operator", "")
+    operator = next((o for o in deployment.operators.all() if str(o.pk) == chosen), None)
+    if operator is None:
+        messages.error(request, "Choose one of the deployment's operators to remove.")
+    else:
+        services.operator_unassign(actor=request.user, deployment=deployment, operator=operator)
+        messages.success(request, f"{operator.get_full_name() or operator.username} no longer operates this "
+                                  "deployment.")
+    return redirect(reverse("deployments:detail", args=[deployment.pk]) + "#operators")
+
+
+@login_required
+@require_POST
 def deployment_review(request, pk: int):
     deployment = selectors.deployment_get(request.user, pk, "deployments.change_deployment")
     form = ReviewForm(request.POST, prefix="review")
@@ -506,18 +541,24 @@ def _rate(value: float) -> str:
 
 
 def _estimate(deployment: Deployment) -> dict | None:
-    """The false-alert estimate with its parts, in words the officer can check."""
+    """The false-alert estimate per passer-by with its parts, in words the officer can check."""
     try:
         estimate = selectors.deployment_estimate(deployment)
     except Exception as exc:  # a missing calibration must not hide the rest of the application
         return {"error": f"The estimate is not available: {exc}"}
-    size, footfall = deployment.watchlist_version.size, deployment.expected_footfall
+    k = estimate.confirmation_frames
     result = {
-        "size": size, "footfall": f"{footfall:,}", "comparisons": f"{size * footfall:,}",
+        "size": estimate.watchlist_size, "footfall": f"{estimate.footfall:,}",
+        "comparisons": f"{estimate.watchlist_size * estimate.footfall:,}",
         "threshold": f"{estimate.threshold:.2f}", "fmr": _rate(estimate.fmr),
         "fmr_one_in": f"{round(1 / estimate.fmr):,}" if estimate.fmr > 0 else None,
         "fmr_upper": _rate(estimate.fmr_upper_95), "impostor_comparisons": f"{estimate.impostor_comparisons:,}",
+        "p1": _rate(estimate.per_passer_by), "p1_upper": _rate(estimate.per_passer_by_upper_95),
+        "p1_one_in": f"{round(1 / estimate.per_passer_by):,}" if estimate.per_passer_by > 0 else None,
+        "p1_percent": percent_text(estimate.per_passer_by),
         "expected": f"{estimate.expected:.2f}", "expected_upper": f"{estimate.expected_upper_95:.2f}",
+        "per_comparison": f"{estimate.per_comparison_expected:.2f}",
+        "k": k, "k_text": confirmation_frames_text(k), "bound": estimate.is_bound,
     }
     floor = selectors.pack_threshold_floor(deployment.pack_id)
     if floor is not None and abs(floor - deployment.threshold) > 1e-9:
@@ -542,6 +583,7 @@ def _decision_context(request, deployment: Deployment, decision_form=None, **for
         "categories": _categories(deployment),
         "decision_form": decision_form or DecisionForm(),
         "floor": selectors.pack_threshold_floor(deployment.pack_id),
+        "confirmation_frames_text": confirmation_frames_text(deployment.confirmation_frames),
     })
     if decision_form is not None and decision_form.errors:
         context["failed_form"] = decision_form
@@ -656,7 +698,8 @@ PUBLISHED_FEEDS = (("JSON", "deployments_api:published-list"), ("CSV", "deployme
 
 @require_GET
 def published_list(request):
-    rows = [(d, selectors.published_record(d)) for d in selectors.published_deployments()]
+    records = [(d, selectors.published_record(d)) for d in selectors.published_deployments()]
+    rows = [(d, record, selectors.false_alert_rate(record)) for d, record in records]
     feeds = []
     for label, name in PUBLISHED_FEEDS:
         try:

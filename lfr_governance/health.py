@@ -21,27 +21,40 @@ def redis_client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
 
 
-def worker_heartbeat_write() -> None:
-    redis_client().set(HEARTBEAT_KEY, f"{time.time():.3f}", ex=24 * 3600)
+def heartbeat_key(part: str = "") -> str:
+    """The general worker's heartbeat, or (part = a shard number) the frames worker's of that shard."""
+    return f"{HEARTBEAT_KEY}:frames:{part}" if part else HEARTBEAT_KEY
+
+
+def worker_heartbeat_write(part: str = "") -> None:
+    redis_client().set(heartbeat_key(part), f"{time.time():.3f}", ex=24 * 3600)
+
+
+def _heartbeat_check(value, max_age: float, not_yet: str) -> dict:
+    if value is None:
+        return {"ok": False, "error": not_yet, "max_age_seconds": max_age}
+    age = max(0.0, time.time() - float(value))
+    return {"ok": age <= max_age, "last_seen_seconds_ago": round(age, 1), "max_age_seconds": max_age}
 
 
 def health_check() -> tuple[bool, dict]:
     checks: dict[str, dict] = {}
     checks["database"] = _database_check()
-    heartbeat = None
+    shards = [str(n) for n in range(settings.LFR_FRAME_SHARDS)]
+    beats = [None] * (1 + len(shards))
     try:
         client = redis_client()
         client.ping()
         checks["redis"] = {"ok": True}
-        heartbeat = client.get(HEARTBEAT_KEY)
+        beats = client.mget([heartbeat_key(), *(heartbeat_key(shard) for shard in shards)])
     except redis.RedisError as exc:
         checks["redis"] = {"ok": False, "error": exc.__class__.__name__}
     max_age = settings.LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS
-    if heartbeat is None:
-        checks["worker"] = {"ok": False, "error": "no worker has answered yet", "max_age_seconds": max_age}
-    else:
-        age = max(0.0, time.time() - float(heartbeat))
-        checks["worker"] = {"ok": age <= max_age, "last_seen_seconds_ago": round(age, 1), "max_age_seconds": max_age}
+    checks["worker"] = _heartbeat_check(beats[0], max_age, "no worker has answered yet")
+    # Each frames queue has one consumer: one that stopped answering leaves its cameras' frames unmatched.
+    for shard, value in zip(shards, beats[1:]):
+        checks[f"frames_worker_{shard}"] = _heartbeat_check(
+            value, max_age, f"the frames worker of shard {shard} has not answered yet: its cameras' frames wait")
     checks["purge"] = _purge_check()
     for key, check in registry.health_checks().items():  # what the apps add (matching: live deployments matched)
         try:

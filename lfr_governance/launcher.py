@@ -238,6 +238,28 @@ def migrate() -> int:
     return 0
 
 
+def frame_shards() -> int:
+    """LFR_FRAME_SHARDS as the settings read it (default 2): how many frames queues, one worker process each."""
+    return int(os.environ.get("LFR_FRAME_SHARDS", "2"))
+
+
+def frames_worker_env(shard: int, base: dict[str, str] | None = None) -> dict[str, str]:
+    """A frames worker's environment: its role (short redelivery from its own unacked keys), its shard (its
+    heartbeat) and one ONNX Runtime thread (one process per core beats one process with two threads)."""
+    env = dict(os.environ if base is None else base)
+    env.update({"LFR_WORKER_ROLE": "frames", "LFR_FRAME_SHARD": str(shard)})
+    env.setdefault("LFR_ONNX_THREADS", "1")
+    return env
+
+
+def service_environments(names, base: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """Each child's environment as the run command gives it: the frames workers' from frames_worker_env, the others
+    `base` (default: this process's environment) as it is."""
+    base = dict(os.environ if base is None else base)
+    return {name: frames_worker_env(int(name.split("-", 1)[1]), base) if name.startswith("frames-") else dict(base)
+            for name in names}
+
+
 def service_commands(port: int, log_level: str = "INFO") -> dict[str, list[str]]:
     """The processes of the whole system: web, worker, beat and the demo camera. The log level (LOG_LEVEL,
     as the settings read it) is also the worker's and beat's; below INFO (WARNING, say) the web server drops
@@ -248,8 +270,15 @@ def service_commands(port: int, log_level: str = "INFO") -> dict[str, list[str]]
     return {
         "web": [sys.executable, "-m", "gunicorn", "lfr_governance.wsgi", "--bind", f"127.0.0.1:{port}",
                 "--worker-class", "gthread", "--workers", "2", "--threads", "8", *access_log],
+        # Everything but frames (imports, purge, schedule, audit checkpoints, heartbeats): the default queue. Two
+        # processes, so a long bulk import never holds up the heartbeat (and /healthz) or the schedule behind it.
         "worker": [*celery, "worker", "--loglevel", level, "--concurrency", "2", "--hostname", "worker@%h",
-                   "--without-gossip", "--without-mingle"],
+                   "--queues", "celery", "--without-gossip", "--without-mingle"],
+        # One process per frames shard, each the only consumer of its queue (matching/routing.py).
+        **{f"frames-{shard}": [*celery, "worker", "--loglevel", level, "--concurrency", "1",
+                               "--hostname", f"frames-{shard}@%h", "--queues", f"lfr.frames.{shard}",
+                               "--without-gossip", "--without-mingle"]
+           for shard in range(frame_shards())},
         "beat": [*celery, "beat", "--loglevel", level, "--schedule", str(VAR_DIR / "celerybeat-schedule")],
         # The demo camera: posts frames to the demo deployment once beat has taken it live.
         "demo-camera": [sys.executable, str(BASE_DIR / "manage.py"), "demo_edge_feed",
@@ -362,8 +391,7 @@ def run(port: int) -> int:
         _manage("demo_setup")
         commands = service_commands(port, os.environ.get("LOG_LEVEL", "INFO"))
         optional = {"demo-camera"}  # may finish on its own without stopping the system
-        # Two worker processes with one ONNX Runtime thread each beat one with two on 2 cores.
-        env = {"worker": {**os.environ, "LFR_ONNX_THREADS": os.environ.get("LFR_ONNX_THREADS", "1")}}
+        env = service_environments(commands)
         supervisor = Supervisor(commands, env=env, optional=optional)
         supervisor.signals_install()
         supervisor.start()

@@ -5,9 +5,9 @@ from .health import worker_heartbeat_write
 
 
 @shared_task(name="lfr_governance.heartbeat", ignore_result=True)
-def heartbeat() -> None:
-    """Sent by beat; proves a worker is consuming the queue."""
-    worker_heartbeat_write()
+def heartbeat(part: str = "") -> None:
+    """Sent by beat; proves a worker is consuming the queue (`part`: the frames queue of that shard)."""
+    worker_heartbeat_write(part)
 
 
 @shared_task(name="audit.checkpoint", ignore_result=True)

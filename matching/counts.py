@@ -32,8 +32,13 @@ WITH counted AS (
         frames_processed = frames_processed + %(processed)s,
         frames_deleted = frames_deleted + 1,
         faces_detected = faces_detected + %(faces)s,
-        templates_compared = templates_compared + %(faces)s,
+        templates_compared = templates_compared + %(embeddings)s,
         alerts = alerts + %(alerts)s,
+        tracks = tracks + %(tracks)s,
+        candidates = candidates + %(candidates)s,
+        tracks_alerted = tracks_alerted + %(tracks_alerted)s,
+        sightings = sightings + %(sightings)s,
+        embeddings = embeddings + %(embeddings)s,
         deletion_ms_total = deletion_ms_total + %(deletion_ms)s,
         deletion_ms_max = GREATEST(deletion_ms_max, %(deletion_ms)s),
         updated_at = NOW()
@@ -59,10 +64,16 @@ def frame_received_undo(deployment_id: int) -> None:
         cursor.execute(_RECEIVED_SQL, [-1, deployment_id])
 
 
-def frame_finished(deployment_id: int, *, processed: bool, faces: int, alerts: int, deletion_ms: float) -> None:
-    """One frame done with and deleted, `deletion_ms` after its receipt."""
+def frame_finished(deployment_id: int, *, processed: bool, faces: int, alerts: int, deletion_ms: float,
+                   tracks: int = 0, candidates: int = 0, tracks_alerted: int = 0, sightings: int = 0,
+                   embeddings: int | None = None) -> None:
+    """One frame done with and deleted, `deletion_ms` after its receipt: its faces, the passers-by (tracks) it
+    started, the tracks that first reached the threshold in it (candidates), the tracks it confirmed and the
+    alerts it made, the sightings it added and the templates it compared (faces its tracks did not carry)."""
     bucket = next(upper for upper in DELETION_BUCKETS_MS if deletion_ms <= upper)
     with connection.cursor() as cursor:
         cursor.execute(_FINISHED_SQL, {"processed": int(processed), "faces": faces, "alerts": alerts,
+                                       "tracks": tracks, "candidates": candidates, "tracks_alerted": tracks_alerted,
+                                       "sightings": sightings, "embeddings": faces if embeddings is None else embeddings,
                                        "deletion_ms": float(deletion_ms), "bucket": bucket,
                                        "deployment": deployment_id})

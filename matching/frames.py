@@ -10,6 +10,8 @@ No ORM here. The keys:
   message is not processed twice;
 - ``lfr:edge-rate:<node>:<second>``: the per-node request count of one second;
 - ``lfr:deletion-ms:<deployment>``: the latest deletion latencies (numbers only), for percentiles;
+- ``lfr:tracks:<deployment>:<node>:<camera digest>``: the camera's open tracks (matching/tracks.py), saved here
+  with each frame's finish;
 - ``lfr:deployment-problem:<deployment>``: why the worker cannot match the deployment's frames (text, no
   personal data), under a short TTL the worker renews while the problem lasts, read by the edge API, the
   deployment page and /healthz.
@@ -172,19 +174,39 @@ def payload_fetch(deployment_id: int, node_id: int, frame_id: str) -> tuple[bool
     return bool(done), payload
 
 
-def frame_finish(deployment_id: int, node_id: int, frame_id: str, deletion_ms: float) -> None:
+@dataclass
+class TrackState:
+    """The camera's open tracks after this frame (None: none left, the key goes), and the deletion latencies of
+    the faces whose tracks ended without an alert (numbers only)."""
+
+    key: str
+    data: bytes | None
+    ttl_ms: int
+    face_deletions_key: str = ""
+    face_deletions_ms: tuple[float, ...] = ()
+
+
+def frame_finish(deployment_id: int, node_id: int, frame_id: str, deletion_ms: float,
+                 tracks: TrackState | None = None) -> None:
     """Deletes the payload and marks the frame done, atomically (MULTI/EXEC), with the frame's deletion
-    latency (a number only) added to the deployment's samples in the same round trip."""
+    latency (a number only) added to the deployment's samples and the camera's tracks saved (or deleted) in the
+    same round trip: a frame is either finished with its effect on the tracks, or not at all."""
     pipe = client().pipeline(transaction=True)
     pipe.delete(payload_key(deployment_id, node_id, frame_id))
     pipe.set(done_key(node_id, frame_id), b"1", ex=settings.LFR_EDGE_FRAME_ID_TTL_SECONDS)
-    _deletion_sample_queue(pipe, deployment_id, deletion_ms)
+    _sample_queue(pipe, deletion_samples_key(deployment_id), [deletion_ms])
+    if tracks is not None:
+        if tracks.data:
+            pipe.set(tracks.key, tracks.data, px=tracks.ttl_ms)
+        else:
+            pipe.delete(tracks.key)
+        if tracks.face_deletions_ms:
+            _sample_queue(pipe, tracks.face_deletions_key, tracks.face_deletions_ms)
     pipe.execute()
 
 
-def _deletion_sample_queue(pipe, deployment_id: int, milliseconds: float) -> None:
-    key = deletion_samples_key(deployment_id)
-    pipe.lpush(key, f"{milliseconds:.2f}")
+def _sample_queue(pipe, key: str, milliseconds) -> None:
+    pipe.lpush(key, *(f"{value:.2f}" for value in milliseconds))
     pipe.ltrim(key, 0, DELETION_SAMPLES_KEPT - 1)
     pipe.expire(key, DELETION_SAMPLES_TTL_SECONDS)
 

@@ -28,13 +28,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 import cv2
 import numpy as np
 import redis
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import connection
+from django.db.models import Q
 
 from deployments.choices import AuthorisationDecision, DeploymentStatus
 from deployments.models import Authorisation, Deployment, EdgeNode
@@ -42,16 +44,19 @@ from lfr_governance import clock
 from lfr_governance.audit.models import Action
 from lfr_governance.audit.services import record
 from lfr_governance.faces import get_engine
-from lfr_governance.files import atomic_with_files
+from lfr_governance.files import atomic_with_files, delete_on_commit
+from lfr_governance.health import DATABASE_UNAVAILABLE_ERRORS
 from watchlists.choices import ImageState
 from watchlists.models import ReferenceImage, WatchlistVersion
 from watchlists.selectors import version_digest
 
-from . import counts, frames
+from . import counts, frames, tracks
 from .choices import Imaging
 from .engine import Face, Gallery, decode_image, is_greyscale
+from .engine.sightings import FaceSource, FrameEvent, frame_sources, frame_track
+from .engine.tracking import CameraTracks, Confirmed, Sighting as TrackSighting, Track, TrackingRule
 from .landmarks import landmarks_problem
-from .models import Alert
+from .models import Alert, Sighting
 from .selectors import watchlist_problem
 
 logger = logging.getLogger(__name__)
@@ -72,6 +77,9 @@ class WatchlistGallery:
     gallery: Gallery
     image_entries: dict[int, tuple[int, str]]  # reference image id -> (watchlist entry id, subject reference)
 
+    def entry_of(self, image_id: int) -> int:
+        return self.image_entries[image_id][0]
+
 
 @dataclass
 class DeploymentContext:
@@ -80,6 +88,7 @@ class DeploymentContext:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     threshold: float = 1.0
+    confirmation_frames: int = 1
     version_id: int = 0
     digest: str = ""
     problem: str = ""
@@ -113,14 +122,16 @@ def deployment_context(deployment_id: int) -> DeploymentContext:
 
 def _context_load(deployment_id: int) -> DeploymentContext:
     row = Deployment.objects.filter(pk=deployment_id).values(
-        "status", "starts_at", "ends_at", "threshold", "watchlist_version_id", "watchlist_version__digest",
+        "status", "starts_at", "ends_at", "threshold", "confirmation_frames", "watchlist_version_id",
+        "watchlist_version__digest",
         "watchlist_version__status",
     ).first()
     now = clock.now()
     if row is None or row["status"] != DeploymentStatus.LIVE or not row["starts_at"] <= now < row["ends_at"]:
         return DeploymentContext(deployment_id, live=False)
     context = DeploymentContext(deployment_id, live=True, starts_at=row["starts_at"], ends_at=row["ends_at"],
-                                threshold=float(row["threshold"]), version_id=row["watchlist_version_id"],
+                                threshold=float(row["threshold"]), confirmation_frames=row["confirmation_frames"],
+                                version_id=row["watchlist_version_id"],
                                 digest=row["watchlist_version__digest"])
     authorised = Authorisation.objects.filter(
         deployment_id=deployment_id, decision=AuthorisationDecision.AUTHORISED, superseded_at__isnull=True,
@@ -201,6 +212,7 @@ def _node_ref(node_id: int) -> str:
     return _node_refs[node_id]
 
 
+
 # --- One frame --------------------------------------------------------------------------------
 
 
@@ -208,21 +220,24 @@ def _node_ref(node_id: int) -> str:
 class FrameResult:
     status: str = "processed"  # processed | skipped | failed | expired | duplicate
     faces: int = 0
-    alerts: int = 0
+    alerts: int = 0  # alerts made (people); a track that joined an open alert is in tracks_alerted only
+    tracks: int = 0  # tracks started: passers-by
+    candidates: int = 0  # tracks at or above threshold for the first time in this frame
+    tracks_alerted: int = 0
+    sightings: int = 0
+    embeddings: int = 0
+    track_state: frames.TrackState | None = None
 
 
-@dataclass
-class PendingAlert:
-    face_index: int
-    image_id: int
-    score: float
-    probe_jpeg: bytes
-    imaging: str
+def tracking_rule(context: DeploymentContext) -> TrackingRule:
+    return TrackingRule(threshold=context.threshold, confirm_frames=context.confirmation_frames,
+                        gap_seconds=settings.LFR_TRACK_GAP_SECONDS, reembed_every=settings.LFR_TRACK_REEMBED_EVERY)
 
 
 def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_at: str, received_at: float,
                   camera: str) -> FrameResult:
-    """The task body. Idempotent per frame; the payload is gone from Redis when it returns."""
+    """The task body. Idempotent per frame; the payload is gone from Redis when it returns, and the camera's
+    tracks hold what the frame added, in the same step."""
     done, payload = frames.payload_fetch(deployment_id, node_id, frame_id)
     if done:
         frames.payload_discard(deployment_id, node_id, frame_id)
@@ -234,8 +249,12 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
         _counts_record(deployment_id, FrameResult("expired"), deletion_ms)
         return FrameResult("expired")
     try:
-        result = _frame_match(payload, deployment_id=deployment_id, node_id=node_id, frame_id=frame_id,
-                              captured_at=datetime.fromisoformat(captured_at), received_at=received_at, camera=camera)
+        result = _database_waited(
+            lambda: _frame_match(payload, deployment_id=deployment_id, node_id=node_id, frame_id=frame_id,
+                                 captured_at=datetime.fromisoformat(captured_at), received_at=received_at,
+                                 camera=camera),
+            until=received_at + settings.LFR_FRAME_PAYLOAD_TTL_SECONDS - DATABASE_WAIT_MARGIN_SECONDS,
+            what=f"frame from node {node_id}")
     except Exception as exc:  # a bad frame or a fault: the frame is still deleted below
         logger.error("Frame from node %s for deployment %s dropped unprocessed (%s).", node_id, deployment_id,
                      exc.__class__.__name__)
@@ -244,9 +263,34 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
         del payload
         # The payload is deleted by this call: its latency is measured now, from receipt.
         deletion_ms = max(0.0, (time.time() - received_at) * 1000.0)
-        frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms)
-    _counts_record(deployment_id, result, deletion_ms)
+    frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms, result.track_state)
+    _database_waited(lambda: _counts_record(deployment_id, result, deletion_ms),
+                     until=time.time() + DATABASE_WAIT_COUNTS_SECONDS, what="the frame's counts")
     return result
+
+
+# PostgreSQL restarting or unreachable: a frame being matched waits for it (in this process, so the camera's later
+# frames keep their order behind it) for as long as its payload would have lived, less a margin; its counts, once
+# the frame is finished, for up to half a minute. Nothing is dropped for an outage shorter than that.
+DATABASE_WAIT_MARGIN_SECONDS = 5
+DATABASE_WAIT_COUNTS_SECONDS = 30
+
+
+def _database_waited(work, *, until: float, what: str):
+    """`work()`, tried again each second while the database is unavailable, until `until` (then the error)."""
+    warned = False
+    while True:
+        try:
+            return work()
+        except DATABASE_UNAVAILABLE_ERRORS:
+            if not connection.in_atomic_block:
+                connection.close()  # a broken connection is not reused: the next try connects afresh
+            if time.time() + 1 > until:
+                raise
+            if not warned:
+                logger.warning("PostgreSQL is unavailable: %s waits for it.", what)
+                warned = True
+            time.sleep(1)
 
 
 def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: str, captured_at: datetime,
@@ -259,43 +303,82 @@ def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: 
         return FrameResult("skipped")
     engine = get_engine(watchlist.pack_id)
     kind, body = frames.decode_payload(payload)
+    aligned: list[np.ndarray] | None = None
     if kind == "frame":
-        image = decode_image(body)
-        faces, embeddings = engine.templates(image)
-        sources = [(image, face) for face in faces]
+        sources = frame_sources(engine, decode_image(body))
     else:
-        sources, crops = [], []
+        sources, aligned = [], []
         for number, crop in enumerate(body, start=1):
             image = decode_image(crop.data)
             face = _crop_face(engine, image, crop.landmarks)
             if face is None:
                 continue
             try:
-                aligned = engine.align(image, face)
+                aligned_crop = engine.align(image, face)
             except (np.linalg.LinAlgError, ValueError, cv2.error) as exc:  # one crop's fault: the others still match
                 logger.warning("Crop %s of a frame from node %s dropped: it could not be aligned (%s).", number,
                                node_id, exc.__class__.__name__)
                 continue
-            sources.append((image, face))
-            crops.append(aligned)
-        embeddings = engine.embed(crops)
-        del crops
+            sources.append(FaceSource(image, face, None))
+            aligned.append(aligned_crop)
     del body
-    pending: list[PendingAlert] = []
-    if sources:
-        for index, found in enumerate(watchlist.gallery.search(embeddings, k=1, threshold=context.threshold)):
-            if found:
-                image, face = sources[index]
-                crop = _probe_crop(image, face)
-                # The face's own pixels tell a greyscale (night-mode) frame from a colour one.
-                imaging = Imaging.GREYSCALE if is_greyscale(crop) else Imaging.COLOUR
-                pending.append(PendingAlert(index, int(found[0].label), found[0].score, _jpeg(crop), imaging))
-    result = FrameResult("processed", faces=len(sources), alerts=len(pending))
-    del sources, embeddings  # the frame, its faces and templates end here
+    key = tracks.tracks_key(deployment_id, node_id, camera)
+    camera_tracks = CameraTracks.loads(tracking_rule(context), tracks.tracks_load(key))
+    outcome = frame_track(engine, watchlist.gallery, watchlist.entry_of, camera_tracks, sources, frame_id=frame_id,
+                          t=captured_at.timestamp(), received_at=received_at, aligned=aligned)
+    del aligned
+    pending = [_pending(item, context.threshold) for item in outcome.events if _wanted(item)]
+    del sources  # the frame and its faces end here; the tracks' templates end with their tracks
+    result = FrameResult("processed", faces=outcome.faces, tracks=outcome.new_tracks,
+                         candidates=outcome.new_candidates, embeddings=outcome.embedded)
     if pending:
-        _alerts_create(pending, watchlist=watchlist, context=context, node_id=node_id, frame_id=frame_id,
-                       captured_at=captured_at, received_at=received_at, camera=camera)
+        _alerts_write(pending, result, watchlist=watchlist, context=context, node_id=node_id, camera=camera,
+                      received_at=received_at)
+    now = time.time()
+    face_deletions = tuple(max(0.0, (now - received) * 1000.0) for track in outcome.ended if not track.confirmed
+                           for received in track.receipts)
+    result.track_state = frames.TrackState(key, camera_tracks.dumps() if camera_tracks.tracks else None,
+                                           tracks.ttl_milliseconds(), tracks.face_deletion_key(deployment_id),
+                                           face_deletions)
     return result
+
+
+@dataclass
+class PendingWrite:
+    """An alert to make (confirmed) or a sighting to add, with the probe crop when this face is the track's best."""
+
+    event: Confirmed | TrackSighting
+    track: Track
+    frame_id: str
+    face_index: int
+    t: float
+    quality: float
+    score: float | None
+    probe_jpeg: bytes | None
+    imaging: str
+
+
+def _wanted(item: FrameEvent) -> bool:
+    # A sighting of a track whose alert could not be written (an earlier fault) has nothing to join.
+    return isinstance(item.event, Confirmed) or item.event.track.alert_id is not None
+
+
+def _pending(item: FrameEvent, threshold: float) -> PendingWrite:
+    event, obs = item.event, item.assignment.observation
+    track = event.track
+    # Only a face compared this frame and at or above threshold for the alert's entry may become its probe crop: a
+    # face carried by its track unseen by the gallery could be someone who stepped into the tracked box.
+    better = isinstance(event, Confirmed) or (
+        obs.quality > track.probe_quality and event.score is not None and event.score >= threshold)
+    probe, imaging = None, Imaging.COLOUR
+    if better:
+        crop = _probe_crop(item.source.image, item.source.face)
+        # The face's own pixels tell a greyscale (night-mode) frame from a colour one.
+        imaging = Imaging.GREYSCALE if is_greyscale(crop) else Imaging.COLOUR
+        probe = _jpeg(crop)
+        track.probe_quality = obs.quality
+    score = event.hits[-1].score if isinstance(event, Confirmed) else event.score
+    return PendingWrite(event, track, obs.frame_id, obs.face_index, obs.t, obs.quality, score, probe, imaging)
 
 
 def _crop_face(engine, image: np.ndarray, landmarks) -> Face | None:
@@ -334,34 +417,117 @@ def _jpeg(crop: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
-def _alerts_create(pending: list[PendingAlert], *, watchlist: WatchlistGallery, context: DeploymentContext,
-                   node_id: int, frame_id: str, captured_at: datetime, received_at: float, camera: str) -> None:
-    # A frame re-run after a crash finds the alerts its first run wrote (one query for all its faces). Two
-    # workers racing on one frame cannot both write: the unique (node, frame, face) makes the second fail
-    # and roll back, and the first run's alert stands.
-    existing = set(Alert.objects.filter(edge_node_id=node_id, frame_id=frame_id).values_list("face_index", flat=True))
+def _moment(t: float) -> datetime:
+    return datetime.fromtimestamp(t, dt_timezone.utc)
+
+
+def _alerts_write(pending: list[PendingWrite], result: FrameResult, *, watchlist: WatchlistGallery,
+                  context: DeploymentContext, node_id: int, camera: str, received_at: float) -> None:
+    """Alerts for tracks confirmed in this frame (new, or joining the same person's open alert on this camera) and
+    sightings for alerted tracks, in one transaction. Idempotent: a frame re-run after a crash starts from the
+    tracks as they were before it, finds the alert its first run made (one per track and entry) and adds no
+    sighting twice (one per alert, frame and face)."""
+    merge = timedelta(seconds=settings.LFR_ALERT_MERGE_SECONDS)
     # The probe file is written before its row: if the rows roll back, the block removes the files.
     with atomic_with_files():
         for item in pending:
-            if item.face_index in existing:
-                continue
-            alert = Alert(
-                edge_node_id=node_id, frame_id=frame_id, face_index=item.face_index,
-                deployment_id=context.deployment_id, camera=camera,
-                entry_id=watchlist.image_entries[item.image_id][0], reference_image_id=item.image_id,
-                probe_image=ContentFile(item.probe_jpeg, name="probe.jpg"),
-                score=item.score, threshold=context.threshold, pack_id=watchlist.pack_id,
-                imaging=item.imaging, captured_at=captured_at,
-                received_at=datetime.fromtimestamp(received_at, dt_timezone.utc), alerted_at=clock.now(),
-            )
-            alert.save(force_insert=True)
-            record(action=Action.COLLECTION, event="alert.create", actor_label="matching worker",
-                   edge_node_ref=_node_ref(node_id), target=alert, deployment_id=context.deployment_id,
-                   subject_ref=watchlist.image_entries[item.image_id][1],
-                   changes={"score": round(item.score, 4), "threshold": context.threshold,
-                            "pack": watchlist.pack_id, "camera": camera, "imaging": item.imaging})
+            if isinstance(item.event, Confirmed):
+                _alert_confirm(item, result, watchlist=watchlist, context=context, node_id=node_id, camera=camera,
+                               received_at=received_at, merge=merge)
+            else:
+                _sighting_add(item, result)
+
+
+def _alert_confirm(item: PendingWrite, result: FrameResult, *, watchlist: WatchlistGallery,
+                   context: DeploymentContext, node_id: int, camera: str, received_at: float,
+                   merge: timedelta) -> None:
+    event: Confirmed = item.event
+    entry_id = int(event.entry)
+    first_seen = _moment(min(hit.t for hit in event.hits))
+    alert = (Alert.objects.select_for_update()
+             .filter(deployment_id=context.deployment_id, edge_node_id=node_id, camera=camera, entry_id=entry_id)
+             .filter(Q(track_ref=event.track.ref) | Q(last_seen_at__gte=first_seen - merge))
+             .order_by("-last_seen_at").first())
+    best = max(event.hits, key=lambda hit: hit.score)
+    runner_entry = int(event.runner_up_entry) if event.runner_up_entry is not None else None
+    result.tracks_alerted += 1
+    if alert is None:
+        alert = Alert(
+            edge_node_id=node_id, frame_id=item.frame_id, face_index=item.face_index, track_ref=event.track.ref,
+            deployment_id=context.deployment_id, camera=camera, entry_id=entry_id,
+            reference_image_id=int(best.image), probe_image=ContentFile(item.probe_jpeg, name="probe.jpg"),
+            probe_quality=item.quality, score=best.score, threshold=context.threshold, pack_id=watchlist.pack_id,
+            imaging=item.imaging, captured_at=first_seen, last_seen_at=_moment(item.t),
+            received_at=datetime.fromtimestamp(received_at, dt_timezone.utc), alerted_at=clock.now(),
+            confirmation_frames=context.confirmation_frames, sighting_count=0,
+            runner_up_entry_id=runner_entry, runner_up_score=event.runner_up_score,
+        )
+        alert.save(force_insert=True)
+        result.alerts += 1
+        record(action=Action.COLLECTION, event="alert.create", actor_label="matching worker",
+               edge_node_ref=_node_ref(node_id), target=alert, deployment_id=context.deployment_id,
+               subject_ref=watchlist.image_entries[int(best.image)][1],
+               changes={"score": round(best.score, 4), "threshold": context.threshold, "pack": watchlist.pack_id,
+                        "camera": camera, "imaging": item.imaging, "frames_confirming": len(event.hits),
+                        "confirmation_frames": context.confirmation_frames,
+                        **({"runner_up_score": round(event.runner_up_score, 4)}
+                           if event.runner_up_score is not None else {})})
+    elif alert.track_ref == event.track.ref:
+        result.alerts += 1  # this frame's first run made it and died before its counts: counted now, once
+    else:
+        record(action=Action.COLLECTION, event="alert.merge", actor_label="matching worker",
+               edge_node_ref=_node_ref(node_id), target=alert, deployment_id=context.deployment_id,
+               subject_ref=watchlist.image_entries[int(best.image)][1],
+               changes={"score": round(best.score, 4), "camera": camera, "frames_confirming": len(event.hits),
+                        "merged_within_seconds": settings.LFR_ALERT_MERGE_SECONDS})
+    event.track.alert_id = alert.pk
+    rows = [Sighting(alert_id=alert.pk, frame_id=hit.frame_id, face_index=hit.face_index, track_ref=event.track.ref,
+                     captured_at=_moment(hit.t), score=hit.score, quality=hit.quality) for hit in event.hits]
+    result.sightings += _sightings_insert(alert, rows, item, score=best.score)
+
+
+def _sighting_add(item: PendingWrite, result: FrameResult) -> None:
+    track = item.track
+    alert = Alert.objects.select_for_update().filter(pk=track.alert_id).first()
+    if alert is None:  # erased meanwhile (retention): nothing to join
+        track.alert_id = None
+        return
+    row = Sighting(alert_id=alert.pk, frame_id=item.frame_id, face_index=item.face_index, track_ref=track.ref,
+                   captured_at=_moment(item.t), score=item.score, quality=item.quality)
+    result.sightings += _sightings_insert(alert, [row], item, score=item.score)
+
+
+def _sightings_insert(alert: Alert, rows: list[Sighting], item: PendingWrite, *, score: float | None) -> int:
+    """Adds the sightings not already there, and brings the alert's count, last sighting, best score and probe
+    crop (when this face is better) up to date."""
+    before = alert.sighting_count
+    # The frame's counts are written once, when it finishes: its sightings count whether this run or an earlier,
+    # interrupted one inserted them.
+    Sighting.objects.bulk_create(rows, ignore_conflicts=True)
+    alert.sighting_count = Sighting.objects.filter(alert_id=alert.pk).count()
+    last = max(row.captured_at for row in rows)
+    changed = ["sighting_count"]
+    if alert.last_seen_at is None or last > alert.last_seen_at:
+        alert.last_seen_at = last
+        changed.append("last_seen_at")
+    if score is not None and score > alert.score:
+        alert.score = score
+        changed.append("score")
+    if item.probe_jpeg is not None and item.quality > alert.probe_quality and alert.sighting_count > before:
+        old = alert.probe_image.name
+        alert.probe_image = ContentFile(item.probe_jpeg, name="probe.jpg")
+        alert.probe_quality = item.quality
+        alert.imaging = item.imaging
+        changed += ["probe_image", "probe_quality", "imaging"]
+        alert.save(update_fields=changed)
+        delete_on_commit([old])
+        return len(rows)
+    alert.save(update_fields=changed)
+    return len(rows)
 
 
 def _counts_record(deployment_id: int, result: FrameResult, deletion_ms: float) -> None:
     counts.frame_finished(deployment_id, processed=result.status == "processed", faces=result.faces,
-                          alerts=result.alerts, deletion_ms=deletion_ms)
+                          alerts=result.alerts, deletion_ms=deletion_ms, tracks=result.tracks,
+                          candidates=result.candidates, tracks_alerted=result.tracks_alerted,
+                          sightings=result.sightings, embeddings=result.embeddings)

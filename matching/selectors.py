@@ -17,7 +17,7 @@ from watchlists.choices import VersionStatus
 
 from . import frames
 from .choices import Decision, Outcome
-from .models import Alert, DeletionLatencyBucket
+from .models import Alert, DeletionLatencyBucket, Sighting
 
 ALERT_PERM = "matching.view_alert"
 ADJUDICATE_PERM = "matching.adjudicate_alert"
@@ -64,8 +64,14 @@ def alerts_awaiting_decision(deployment: Deployment) -> int:
     return deployment.alerts.filter(decision="").count()
 
 
-def deployment_alert_figures(deployment: Deployment) -> dict[str, int]:
-    """The alert figures of the published record: no personal data."""
+def deployment_alert_figures(deployment: Deployment) -> dict[str, int | float | None]:
+    """The alert figures of the published record, per passer-by: no personal data.
+
+    An alert is one person's appearance (a track that confirmed, later sightings joined to it); passers-by are the
+    tracks started; candidates are the tracks that scored at or above the threshold in at least one frame, and those
+    not confirmed are the candidates that never reached the deployment's frames to confirm a match."""
+    from lfr_governance.rates import PerPasserBy
+
     figures = Alert.objects.filter(deployment=deployment).aggregate(
         alerts=Count("id"),
         true_alerts=Count("id", filter=Q(decision=Decision.CONFIRMED)),
@@ -77,8 +83,22 @@ def deployment_alert_figures(deployment: Deployment) -> dict[str, int]:
     # Alerts erased by retention still count: their outcomes were kept as numbers when they went.
     erased = {"alerts": "erased_alerts", "true_alerts": "erased_true_alerts", "false_alerts": "erased_false_alerts",
               "engagements": "erased_engagements", "arrests": "erased_arrests"}
-    return {key: int(value or 0) + (getattr(counters, erased[key]) if counters else 0)
-            for key, value in figures.items()}
+    result: dict[str, int | float | None] = {
+        key: int(value or 0) + (getattr(counters, erased[key]) if counters else 0) for key, value in figures.items()}
+    passers_by = counters.tracks if counters else 0
+    candidates = counters.candidates if counters else 0
+    alerted = counters.tracks_alerted if counters else 0
+    rate = PerPasserBy(int(result["false_alerts"] or 0), passers_by)
+    result.update({
+        "passers_by": passers_by,
+        "candidates": candidates,
+        "passers_by_alerted": alerted,
+        "candidates_not_confirmed": max(candidates - alerted, 0),
+        "sightings": counters.sightings if counters else 0,
+        "false_alert_rate": rate.rate,
+        "false_alert_one_in": rate.one_in,
+    })
+    return result
 
 
 def deletion_histogram(deployment: Deployment) -> list[tuple[int, int]]:
@@ -195,3 +215,50 @@ def edge_status(*, node: EdgeNode, live: Deployment | None, now: datetime | None
         "max_requests_per_second": settings.LFR_EDGE_MAX_FRAMES_PER_SECOND,
         "max_image_bytes": settings.LFR_EDGE_MAX_FRAME_BYTES,
     }
+
+
+# --- The operator console: one card per alerted person ----------------------------------------
+
+# The console's filter (?show=...): which alerts it lists. Awaiting first: what the operator must act on.
+CONSOLE_FILTERS = {"awaiting": "Awaiting decision", "decided": "Decided", "all": "All"}
+CONSOLE_FILTER_DEFAULT = "awaiting"
+SIGHTINGS_SHOWN_LIMIT = 500
+
+
+def console_filter_clean(value: str | None) -> str:
+    return value if value in CONSOLE_FILTERS else CONSOLE_FILTER_DEFAULT
+
+
+def console_alerts(deployment: Deployment, show: str) -> QuerySet:
+    """A deployment's alerts as the console lists them under its filter (awaiting decision, decided, all)."""
+    alerts = deployment_alerts(deployment)
+    if show == "awaiting":
+        return alerts.filter(decision="")
+    if show == "decided":
+        return alerts.exclude(decision="")
+    return alerts
+
+
+def console_alerts_new(deployment: Deployment, show: str, *, after_id: int, have=(), limit: int = 100) -> list[Alert]:
+    """The console's alerts above `after_id` under its filter, except those it holds (`have`), oldest first (at most
+    `limit` of the newest): as `alerts_after`, which explains the window."""
+    newest = (console_alerts(deployment, show).filter(pk__gt=after_id).exclude(pk__in=list(have))
+              .order_by("-pk")[:limit])
+    return sorted(newest, key=lambda a: a.pk)
+
+
+def console_alerts_held(deployment: Deployment, ids, limit: int = 500) -> list[Alert]:
+    """The alerts a console holds (their ids), for their current state: decision, sightings, best probe."""
+    return list(deployment_alerts(deployment).filter(pk__in=list(ids)[:limit]).order_by("-pk"))
+
+
+def deployments_operated_awaiting(user) -> QuerySet:
+    """The deployments this person operates, each with `awaiting`: its alerts (people) awaiting a decision, in one
+    query."""
+    return deployments_operated(user).annotate(awaiting=Count("alerts", filter=Q(alerts__decision="")))
+
+
+def alert_sightings(alert: Alert, limit: int = SIGHTINGS_SHOWN_LIMIT) -> list[Sighting]:
+    """The faces of the alerted person (first seen first), at most `limit` (the latest of them)."""
+    latest = alert.sightings.order_by("-captured_at", "-id")[:limit]
+    return sorted(latest, key=lambda s: (s.captured_at, s.pk))

@@ -35,6 +35,7 @@ from . import counts, frames
 from .choices import DECISIONS_TAKING_OUTCOME, Decision, Outcome
 from .landmarks import landmarks_problem
 from .models import Alert
+from .routing import frame_queue
 from .selectors import ADJUDICATE_PERM, OPERATE_PERM, deployment_problem, edge_counting_deployment
 
 EDGE_IMAGE_FORMATS = {"JPEG", "PNG"}
@@ -196,7 +197,8 @@ def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at
         process_frame_task.apply_async(kwargs={
             "deployment_id": deployment.pk, "node_id": node.pk, "frame_id": frame_id,
             "captured_at": captured_at.isoformat(), "received_at": received_at, "camera": camera,
-        }, argsrepr="()", kwargsrepr=f"{{frame {frame_id} of node {node.pk}}}")  # a short label: no repr per frame
+        }, queue=frame_queue(node.pk, camera),  # one camera's frames: one queue, one consumer, in order
+            argsrepr="()", kwargsrepr=f"{{frame {frame_id} of node {node.pk}}}")  # a short label: no repr per frame
     except QUEUE_ERRORS:
         _admission_undo(deployment, node, frame_id)
         counts.frame_received_undo(deployment.pk)

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from lfr_governance import clock as app_clock
 from lfr_governance.accounts.choices import Rank, Role
+from matching.routing import frame_queues
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,7 +132,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "lfr_governance", "worker", "--loglevel", "WARNING",
          "--concurrency", "1", "--pool", "prefork", "--hostname", f"test-worker-{os.getpid()}@%h", "--without-mingle",
-         "--without-gossip"],
+         "--without-gossip", "--queues", ",".join(["celery", *frame_queues()])],
         cwd=REPO_ROOT, env=env, start_new_session=True,
     )
     from lfr_governance.celery import app

@@ -23,8 +23,8 @@ from django.db import connection, models
 from deployments.models import Deployment
 from lfr_governance import clock
 from lfr_governance.files import media_file_models, media_referenced
-from matching import frames
-from matching.models import Alert
+from matching import frames, tracks
+from matching.models import Alert, Sighting
 from watchlists.models import ReferenceImage
 
 # Base64 openings of encoded images (JFIF, Exif and bare JPEG; PNG) and data URLs in text columns.
@@ -57,7 +57,9 @@ class Residue:
 def residue_find(*, deployment: Deployment | None = None, frame_ids=(), markers=(),
                  since: datetime | None = None) -> Residue:
     report = Residue()
+    # Frames that showed an alerted person: the one that confirmed an alert, and its sightings.
     alert_frames = set(Alert.objects.filter(frame_id__in=list(frame_ids)).values_list("frame_id", flat=True))
+    alert_frames |= set(Sighting.objects.filter(frame_id__in=list(frame_ids)).values_list("frame_id", flat=True))
     non_alert_ids = sorted(set(frame_ids) - alert_frames)
     markers = [m for m in markers if m]
     if since is None:
@@ -233,6 +235,15 @@ def _redis(report: Residue, deployment: Deployment | None, markers: list[str]) -
     client = frames.client()
     for key, ttl in frames.payload_keys(deployment.pk if deployment else None):
         report.findings.append(f"redis: frame payload {key} is still held (expires in {ttl} s)")
+    # Open tracks end (and their templates go) at most a track's gap plus a second after their camera's last
+    # frame: wait that long for them, then report any still held (a camera still sending, or a leak).
+    deadline = time.monotonic() + tracks.ttl_milliseconds() / 1000.0 + 0.5
+    held = tracks.track_keys(deployment.pk if deployment else None)
+    while held and time.monotonic() < deadline:
+        time.sleep(0.1)
+        held = tracks.track_keys(deployment.pk if deployment else None)
+    for key, ttl_ms in held:
+        report.findings.append(f"redis: open tracks {key} are still held (templates; expire in {ttl_ms} ms)")
     try:
         save = client.config_get("save").get("save", "")
         appendonly = client.config_get("appendonly").get("appendonly", "no")
@@ -252,4 +263,4 @@ def _redis(report: Residue, deployment: Deployment | None, markers: list[str]) -
             for needle in needles:
                 if needle in value:
                     report.findings.append(f"redis: {key.decode(errors='replace')} holds marker {needle.decode()!r}")
-    report.checked.append(f"redis: frame payload keys{f', {scanned} keys searched for markers' if scanned else ''}")
+    report.checked.append(f"redis: frame payload and open-track keys{f', {scanned} keys searched for markers' if scanned else ''}")

@@ -14,6 +14,7 @@ from watchlists.models import WatchlistVersion
 
 from ..choices import AuthorisationDecision, DeploymentStatus
 from ..models import EdgeNode
+from ..services import CONFIRMATION_FRAMES_RANGE
 
 
 def _username_field(help_text: str) -> serializers.SlugRelatedField:
@@ -25,6 +26,15 @@ def _username_field(help_text: str) -> serializers.SlugRelatedField:
 
 def _coordinate(help_text: str, **kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=9, decimal_places=6, help_text=help_text, **kwargs)
+
+
+class WholeNumberField(serializers.IntegerField):
+    """A JSON whole number and nothing that merely reads as one: not "2", 2.0, true, NaN or infinity."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 # --- Application -----------------------------------------------------------------------------
@@ -66,6 +76,20 @@ class DeploymentInputSerializer(serializers.Serializer):
     )
     threshold_justification = serializers.CharField(
         required=False, allow_blank=True, help_text="Required when the threshold is below the pack's floor."
+    )
+    confirmation_frames = WholeNumberField(
+        required=False, min_value=CONFIRMATION_FRAMES_RANGE[0], max_value=CONFIRMATION_FRAMES_RANGE[1],
+        help_text="Frames to confirm a match (k), 1 to 10; 2 when left out on creation. A passer-by alerts only when "
+                  "the same watchlisted person scores at or above the threshold in at least k frames of their track. "
+                  "Bound by the authorisation: changing it returns an authorised deployment to draft.",
+        error_messages={
+            "invalid": "Give confirmation_frames as a whole number from 1 to 10, e.g. 2 (a JSON number: not \"2\", "
+                       "2.5 or NaN).",
+            "min_value": "confirmation_frames must be at least 1: 1 alerts on a single frame.",
+            "max_value": "confirmation_frames must be 10 or fewer: a passer-by is in view for a few seconds only.",
+            "max_string_length": "Give confirmation_frames as a whole number from 1 to 10, e.g. 2.",
+            "null": "Give confirmation_frames as a whole number from 1 to 10, e.g. 2, or leave it out (2).",
+        },
     )
     expected_footfall = serializers.IntegerField(min_value=0, help_text="People expected to pass the cameras.")
     necessity_proportionality = serializers.CharField()
@@ -114,8 +138,13 @@ class AuthorisationOutputSerializer(serializers.Serializer):
     written_confirmation_at = serializers.DateTimeField(allow_null=True)
     written_confirmation_text = serializers.CharField()
     bound_watchlist_digest = serializers.CharField(help_text="The watchlist version's SHA-256 digest authorised.")
-    bound = serializers.DictField(help_text="Location, area, times, edge nodes and threshold as decided.")
-    estimate = serializers.DictField(help_text="The false-alert estimate the officer saw.")
+    bound = serializers.DictField(
+        help_text="Location, area, times, edge nodes, threshold and frames to confirm a match (`confirmation_frames`, "
+                  "in decisions since it was introduced) as decided.")
+    estimate = serializers.DictField(
+        help_text="The false-alert estimate the officer saw. Since the estimate is per passer-by (`model`: "
+                  "`per_passer_by`) it also holds `per_passer_by`, `per_passer_by_upper_95`, `fmr_upper_95`, "
+                  "`confirmation_frames` and `bound` (true: `expected` is at most what to expect).")
     superseded_at = serializers.DateTimeField(allow_null=True, help_text="Set when a change voided the decision.")
 
 
@@ -156,12 +185,24 @@ class ReviewOutputSerializer(serializers.Serializer):
 
 
 class EstimateOutputSerializer(serializers.Serializer):
-    """Watchlist size x expected footfall x the pack's measured false-match rate at the threshold."""
+    """Expected false alerts: expected footfall x the chance per passer-by, 1 - (1 - FMR)^N for N entries."""
 
-    expected = serializers.FloatField(help_text="Expected false alerts over the deployment.")
+    expected = serializers.FloatField(
+        help_text="Expected false alerts over the deployment: footfall x per_passer_by. With confirmation_frames of 2 "
+                  "or more, at most this many (k frames lower it by an amount a rehearsal on footage measures).")
     expected_upper_95 = serializers.FloatField(help_text="Its 95% upper bound.")
-    fmr = serializers.FloatField(help_text="False-match rate measured at the threshold.")
+    fmr = serializers.FloatField(help_text="False-match rate of one comparison, measured at the threshold.")
     threshold = serializers.FloatField()
+    fmr_upper_95 = serializers.FloatField(help_text="The 95% upper bound of the false-match rate.")
+    per_passer_by = serializers.FloatField(
+        help_text="Chance that one passer-by not on the watchlist scores at or above the threshold against at least "
+                  "one entry: 1 - (1 - fmr)^watchlist_size.")
+    per_passer_by_upper_95 = serializers.FloatField(help_text="The same at fmr_upper_95.")
+    watchlist_size = serializers.IntegerField()
+    footfall = serializers.IntegerField(help_text="The application's expected footfall.")
+    confirmation_frames = serializers.IntegerField(help_text="k, the frames to confirm a match.")
+    bound = serializers.BooleanField(
+        help_text="True where `expected` is a bound (k of 2 or more: at most); false for k = 1 (an estimate).")
 
 
 class DeploymentDetailOutputSerializer(serializers.Serializer):
@@ -194,6 +235,9 @@ class DeploymentDetailOutputSerializer(serializers.Serializer):
     edge_nodes = EdgeNodeSummarySerializer(many=True)
     threshold = serializers.FloatField()
     threshold_justification = serializers.CharField()
+    confirmation_frames = serializers.IntegerField(
+        help_text="Frames to confirm a match (k): a passer-by alerts only when the same watchlisted person scores at "
+                  "or above the threshold in at least k frames.")
     threshold_floor = serializers.FloatField(
         allow_null=True, help_text="The pack's validated floor; below it the threshold needs a justification."
     )
@@ -348,7 +392,7 @@ class PublishedRecordSerializer(serializers.Serializer):
     watchlist_size = serializers.IntegerField()
     faces_processed = serializers.IntegerField()
     frames_processed = serializers.IntegerField()
-    alerts = serializers.IntegerField()
+    alerts = serializers.IntegerField(help_text="Alerts made: one per person's appearance, however many frames.")
     true_alerts = serializers.IntegerField()
     false_alerts = serializers.IntegerField()
     engagements = serializers.IntegerField()
@@ -357,3 +401,21 @@ class PublishedRecordSerializer(serializers.Serializer):
     model_pack = serializers.CharField()
     signs = serializers.IntegerField()
     leaflets = serializers.IntegerField()
+    # Per passer-by (added after the columns above, which keep their order in the CSV).
+    confirmation_frames = serializers.IntegerField(
+        help_text="Frames to confirm a match: a passer-by alerted only when the same watchlisted person scored at or "
+                  "above the threshold in at least this many frames.")
+    passers_by = serializers.IntegerField(
+        help_text="People seen: tracks of one face on one camera, however many frames each spans.")
+    passers_by_alerted = serializers.IntegerField(
+        help_text="Passers-by who confirmed a match: a new alert or a later sighting of an open one.")
+    candidates = serializers.IntegerField(
+        help_text="Passers-by at or above the threshold in at least one frame.")
+    candidates_not_confirmed = serializers.IntegerField(
+        help_text="Candidates that never reached the frames to confirm a match: no alert was made.")
+    sightings = serializers.IntegerField(help_text="Faces of the people alerted (an alert has one or more).")
+    false_alert_rate = serializers.FloatField(
+        allow_null=True, help_text="False alerts / passers-by (0.0003 is 0.03%); null while there is no passer-by.")
+    false_alert_one_in = serializers.IntegerField(
+        allow_null=True, help_text="Passers-by per false alert (the N of \"1 in N\"); null with no false alert or "
+                                   "no passer-by.")

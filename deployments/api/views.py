@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -83,8 +83,7 @@ def _estimate(deployment: Deployment) -> dict | None:
         estimate = selectors.deployment_estimate(deployment)
     except FileNotFoundError:  # a pack without a calibration: the page says so rather than failing
         return None
-    return {"expected": estimate.expected, "expected_upper_95": estimate.expected_upper_95, "fmr": estimate.fmr,
-            "threshold": estimate.threshold}
+    return {key: value for key, value in estimate.as_record().items() if key != "model"}
 
 
 def _deployment_data(deployment: Deployment) -> dict:
@@ -147,7 +146,7 @@ class DeploymentListCreateApi(APIView):
     @extend_schema(
         operation_id="deployment_create", tags=TAGS, summary="Apply for a deployment (intelligence officer)",
         description="Creates a draft for your team. The threshold defaults to the model pack's validated floor; "
-                    "below the floor it needs `threshold_justification`.",
+                    "below the floor it needs `threshold_justification`. `confirmation_frames` defaults to 2.",
         request=DeploymentInputSerializer,
         responses={201: DeploymentDetailOutputSerializer, **_errors(400, 403)},
     )
@@ -172,7 +171,8 @@ class DeploymentDetailApi(APIView):
     @extend_schema(
         operation_id="deployment_update", tags=TAGS, summary="Change the application",
         description="Only the fields sent change. Changing what an authorisation binds (location, area, times, "
-                    "edge nodes, threshold, watchlist version) voids it and returns the deployment to draft.",
+                    "edge nodes, threshold, frames to confirm a match, watchlist version) voids it and returns the "
+                    "deployment to draft.",
         request=DeploymentInputSerializer,
         responses={200: DeploymentDetailOutputSerializer, **_errors(400, 403, 404)},
     )
@@ -213,8 +213,8 @@ class DeploymentWithdrawApi(APIView):
 class DeploymentAuthoriseApi(APIView):
     @extend_schema(
         operation_id="deployment_authorise", tags=TAGS, summary="Authorise (the named authorising officer)",
-        description="Binds the watchlist digest, location, area, times, edge nodes and threshold. An urgent oral "
-                    "authorisation needs a written confirmation within the set time.",
+        description="Binds the watchlist digest, location, area, times, edge nodes, threshold and frames to confirm "
+                    "a match. An urgent oral authorisation needs a written confirmation within the set time.",
         request=AuthoriseInputSerializer, responses={200: DeploymentDetailOutputSerializer, **_errors(400, 403, 404)},
     )
     def post(self, request, pk: int):
@@ -339,19 +339,37 @@ class DeploymentLeafletCreateApi(APIView):
         return Response(LeafletOutputSerializer(leaflet).data, status=status.HTTP_201_CREATED)
 
 
-class DeploymentOperatorAssignApi(APIView):
-    @extend_schema(
-        operation_id="deployment_operator_assign", tags=TAGS, summary="Assign an operator",
-        description="Gives a person holding the operator role this deployment's alert console.",
-        request=OperatorAssignInputSerializer,
-        responses={200: OperatorAssignOutputSerializer, **_errors(400, 403, 404)},
-    )
+class _DeploymentOperatorChangeApi(APIView):
+    """Gives or takes back one operator's console (the subclass names the service and documents it)."""
+
+    change = None
+
     def post(self, request, pk: int):
         deployment = selectors.deployment_get(request.user, pk)
         operator = _parsed(OperatorAssignInputSerializer, request)["operator"]
-        services.operator_assign(actor=request.user, deployment=deployment, operator=operator)
+        type(self).change(actor=request.user, deployment=deployment, operator=operator)
         return Response(OperatorAssignOutputSerializer({"deployment": deployment.pk,
                                                         "operator": operator.get_username()}).data)
+
+
+@extend_schema_view(post=extend_schema(
+    operation_id="deployment_operator_assign", tags=TAGS, summary="Assign an operator",
+    description="Gives a person holding the operator role this deployment's alert console.",
+    request=OperatorAssignInputSerializer,
+    responses={200: OperatorAssignOutputSerializer, **_errors(400, 403, 404)},
+))
+class DeploymentOperatorAssignApi(_DeploymentOperatorChangeApi):
+    change = staticmethod(services.operator_assign)
+
+
+@extend_schema_view(post=extend_schema(
+    operation_id="deployment_operator_unassign", tags=TAGS, summary="Remove an operator",
+    description="Takes this deployment's alert console from one of its operators; they no longer see it.",
+    request=OperatorAssignInputSerializer,
+    responses={200: OperatorAssignOutputSerializer, **_errors(400, 403, 404)},
+))
+class DeploymentOperatorUnassignApi(_DeploymentOperatorChangeApi):
+    change = staticmethod(services.operator_unassign)
 
 
 # --- Edge nodes ------------------------------------------------------------------------------
@@ -425,8 +443,9 @@ class PublishedListApi(APIView):
     @extend_schema(
         operation_id="published_list", tags=PUBLIC_TAGS, auth=[], summary="Published deployment records (public)",
         description="One record per deployment from scheduling on: date, place, duration, watchlist size, faces "
-                    "processed, alerts, true and false alerts, engagements, arrests, threshold and model pack. "
-                    "No personal data.",
+                    "processed, alerts, true and false alerts, engagements, arrests, threshold and model pack; and "
+                    "per passer-by: passers-by, candidates not confirmed, and the false-alert rate (false alerts / "
+                    "passers-by). No personal data.",
         responses={200: PublishedRecordSerializer(many=True)},
     )
     def get(self, request):

@@ -14,24 +14,43 @@ from lfr_governance import clock
 from . import charts
 from .selectors import deletions_by_day, held_by_age
 
-CSV_HEADER = ["deployment", "title", "status", "data kind", "held", "deleted", "deleted at", "due at", "overdue"]
+KIND_HEADER = ["deployment", "title", "status", "data kind", "held", "deleted", "deleted at", "due at", "overdue"]
+# The CSV adds the deployment's figures per passer-by to each of its rows, after the columns above (kept in order);
+# the PDF's table keeps to the columns above and states the figures in a sentence per deployment.
+CSV_HEADER = KIND_HEADER + ["passers-by", "faces", "alerts", "false alerts", "candidates not confirmed",
+                            "false alerts per passer-by"]
 
 
 def _when(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z") if value else ""
 
 
+def _passer_by_cells(report: dict) -> list[str]:
+    f, rate = report["figures"], report["false_alert_rate"]
+    return [str(f["passers_by"]), str(report["non_match"].get("faces_detected", 0)), str(f["alerts"]),
+            str(f["false_alerts"]), str(f["candidates_not_confirmed"]), rate.text]
+
+
+def passer_by_text(report: dict) -> str:
+    """The deployment's figures per passer-by in one sentence (the PDF)."""
+    f = report["figures"]
+    return (f"LFR-{report['deployment'].pk:05d} per passer-by: passers-by {f['passers_by']}, faces "
+            f"{report['non_match'].get('faces_detected', 0)}; alerts {f['alerts']} (one per person: "
+            f"{f['true_alerts']} confirmed, {f['false_alerts']} false); candidates not confirmed "
+            f"{f['candidates_not_confirmed']}; false alerts per passer-by: {report['false_alert_rate'].text}.")
+
+
 def report_rows(reports: list[dict]) -> list[list[str]]:
     rows = []
     for report in reports:
-        d = report["deployment"]
+        d, figures = report["deployment"], _passer_by_cells(report)
         for row in report["kinds"]:
             rows.append([f"LFR-{d.pk:05d}", d.title, d.get_status_display(), row["kind"].label, str(row["held"]),
                          str(row["deleted"]), _when(row["deleted_at"]), _when(row["due_at"]),
-                         "yes" if row["overdue"] else "no"])
+                         "yes" if row["overdue"] else "no", *figures])
         nm = report["non_match"]
         rows.append([f"LFR-{d.pk:05d}", d.title, d.get_status_display(), "Non-match frames, crops and templates",
-                     "0", str(nm["frames_deleted"]), "at processing", "at once", "no"])
+                     "0", str(nm["frames_deleted"]), "at processing", "at once", "no", *figures])
     return rows
 
 
@@ -58,7 +77,7 @@ def report_pdf(reports: list[dict], summary: dict) -> bytes:
                   "erased so far).", styles["Normal"]),
         Spacer(1, 4 * mm),
     ]
-    table = Table([CSV_HEADER] + report_rows(reports), repeatRows=1)
+    table = Table([KIND_HEADER] + [row[:len(KIND_HEADER)] for row in report_rows(reports)], repeatRows=1)
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8), ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3f2f1")),
@@ -73,6 +92,7 @@ def report_pdf(reports: list[dict], summary: dict) -> bytes:
             f"faces detected {nm['faces_detected']}; deletion latency mean {nm['deletion_ms_mean'] or 0} ms, "
             f"p50 {nm.get('deletion_ms_p50') or 0} ms, p99 {nm.get('deletion_ms_p99') or 0} ms, "
             f"max {nm['deletion_ms_max'] or 0} ms.", styles["Normal"]))
+        story.append(Paragraph(passer_by_text(report), styles["Normal"]))
         for hold in report["holds"]:
             story.append(Paragraph(
                 f"Legal hold on alert {hold.alert_ref}: {hold.reason} (owner {hold.owner.get_full_name() or hold.owner}, "

@@ -13,6 +13,7 @@ from django.utils import timezone
 from lfr_governance import clock
 from lfr_governance.audit.models import AuditEvent
 from lfr_governance.permissions import has_role_perm
+from lfr_governance.rates import PerPasserBy
 from lfr_governance.registry import registry
 
 from .kinds import data_kinds
@@ -49,7 +50,21 @@ def deployment_retention(deployment, now: datetime | None = None) -> dict:
         if kind.evidence is not None:
             non_match.update(kind.evidence(deployment))
     holds = LegalHold.objects.filter(deployment_id=deployment.pk).select_related("owner", "placed_by")
-    return {"deployment": deployment, "kinds": rows, "non_match": non_match, "holds": list(holds)}
+    figures = passer_by_figures(deployment)
+    return {"deployment": deployment, "kinds": rows, "non_match": non_match, "holds": list(holds),
+            "figures": figures, "false_alert_rate": PerPasserBy(figures["false_alerts"], figures["passers_by"])}
+
+
+# The figures per passer-by the report shows, with 0 for any no app registered.
+PASSER_BY_FIGURES = ("passers_by", "alerts", "true_alerts", "false_alerts", "candidates", "candidates_not_confirmed",
+                     "sightings")
+
+
+def passer_by_figures(deployment) -> dict[str, int]:
+    """Passers-by (tracks), alerts per person and their outcomes, and candidates not confirmed, as the published
+    record counts them (the apps' registered figures)."""
+    figures = registry.published_figures(deployment)
+    return {key: int(figures.get(key) or 0) for key in PASSER_BY_FIGURES}
 
 
 def retention_summary(now: datetime | None = None) -> dict:

@@ -145,7 +145,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 200
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "lfr_governance.schema.AutoSchema",  # documents the shared 400 (lists) and 415 (bodies)
     "DEFAULT_PAGINATION_CLASS": "lfr_governance.api.Pagination",  # limit and offset checked in range
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "lfr_governance.api.exception_handler",
@@ -176,6 +176,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 from .policy import LFR_AUDIT_ANCHOR_INTERVAL_SECONDS, LFR_PURGE_INTERVAL_SECONDS  # noqa: E402
 
+# Frames of one camera are processed in capture order by one process at a time: each camera (edge node and camera
+# name) hashes to one of LFR_FRAME_SHARDS queues (matching/routing.py), and each queue has exactly one consumer, a
+# worker process of concurrency 1 (`celery worker -Q lfr.frames.<n> --concurrency 1`; the run command and compose
+# start one per shard). More shards and worker processes (on more hosts, each running its own shards) add
+# throughput: cameras spread over them. Web, beat and every worker must agree on the number.
+LFR_FRAME_SHARDS = env.int("LFR_FRAME_SHARDS", default=2)
+# The process's part (LFR_WORKER_ROLE): a frames worker redelivers a message whose worker died after this visibility
+# timeout, from its own unacked keys, so a frame in flight when a worker was killed is still matched within its TTL.
+LFR_WORKER_ROLE = env("LFR_WORKER_ROLE", default="")
+
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "lfr_governance.heartbeat", "schedule": 15.0},
     # Opens processing at each deployment's start and closes it at its end.
@@ -185,6 +195,13 @@ CELERY_BEAT_SCHEDULE = {
     # Signs the audit chain's head with a key the database does not hold (lfr_governance/audit/anchors.py).
     "audit-checkpoint": {"task": "audit.checkpoint", "schedule": float(LFR_AUDIT_ANCHOR_INTERVAL_SECONDS)},
 }
+# Each frames queue's consumer proves itself too: a heartbeat per shard, on that shard's queue.
+FRAME_QUEUE_PREFIX = "lfr.frames."
+CELERY_BEAT_SCHEDULE.update({
+    f"frames-heartbeat-{shard}": {"task": "lfr_governance.heartbeat", "schedule": 15.0, "kwargs": {"part": str(shard)},
+                                  "options": {"queue": f"{FRAME_QUEUE_PREFIX}{shard}", "expires": 30}}
+    for shard in range(LFR_FRAME_SHARDS)
+})
 # /healthz answers 503 when no worker has answered for this long.
 LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("LFR_WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=60)
 
@@ -279,6 +296,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL_SECONDS", default=10),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
+if LFR_WORKER_ROLE == "frames":
+    # Frames take well under a second: a message unacknowledged for 15 s belongs to a dead worker. The frames
+    # workers keep their unacknowledged messages apart (their own keys), so this short timeout never redelivers
+    # a long task (a bulk import) of the other worker, and sweep every 2 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("LFR_FRAMES_VISIBILITY_TIMEOUT_SECONDS", default=15),
+        "unacked_restore_interval": 2,
+        "unacked_restore_throttle": 1,
+        "unacked_key": "lfr:frames:unacked",
+        "unacked_index_key": "lfr:frames:unacked_index",
+        "unacked_mutex_key": "lfr:frames:unacked_mutex",
+        "unacked_mutex_expire": 30,
+    }
 # How often the operator console asks for new alerts.
 LFR_CONSOLE_POLL_MILLISECONDS = env.int("LFR_CONSOLE_POLL_MILLISECONDS", default=800)
 # Celery closes the database connection around every task unless told to reuse it; a new PostgreSQL

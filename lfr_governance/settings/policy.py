@@ -96,6 +96,14 @@ LFR_EDGE_MAX_CROPS_PER_REQUEST = env.int("LFR_EDGE_MAX_CROPS_PER_REQUEST", defau
 # A queued frame lives only in Redis (no persistence) under this TTL: a frame nobody processed in time
 # is gone by itself. Must exceed the broker's visibility timeout for a redelivered frame to be processed.
 LFR_FRAME_PAYLOAD_TTL_SECONDS = env.int("LFR_FRAME_PAYLOAD_TTL_SECONDS", default=60)
+# Passers-by (matching/engine/tracking.py): a camera's faces are joined into tracks; a track ends when its face has
+# not been seen for this long in frame time, and its state (biometric: the best template) is deleted then.
+LFR_TRACK_GAP_SECONDS = env.float("LFR_TRACK_GAP_SECONDS", default=1.5)
+# A confirmed or ruled-out track's face is embedded again every this many faces (or when its quality improves).
+LFR_TRACK_REEMBED_EVERY = env.int("LFR_TRACK_REEMBED_EVERY", default=5)
+# The same watchlist entry confirmed again on the same camera within this long of its alert's last sighting joins
+# that alert (one prompt per person) instead of making a new one.
+LFR_ALERT_MERGE_SECONDS = env.int("LFR_ALERT_MERGE_SECONDS", default=60)
 # How long a frame id is remembered per node to answer repeats as duplicates.
 LFR_EDGE_FRAME_ID_TTL_SECONDS = env.int("LFR_EDGE_FRAME_ID_TTL_SECONDS", default=600)
 

@@ -42,6 +42,7 @@ def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, 
     expect(page.get_by_role("heading", name="Apply for a deployment")).to_be_visible()
     floor = selectors.pack_threshold_floor(frozen.pack_id)
     expect(page.get_by_label("Match threshold")).to_have_value(str(floor))
+    expect(page.get_by_label("Frames to confirm a match")).to_have_value("2")
     page.get_by_label("Title", exact=True).fill("Operation Harbour: High Street")
     page.get_by_label("Purpose", exact=True).fill("Locate people wanted for street robbery.")
     page.get_by_label("Offence focus").fill("Robbery")
@@ -67,6 +68,7 @@ def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, 
     expect(page.get_by_test_id("status")).to_have_text("Draft")
     deployment = Deployment.objects.get()
     assert deployment.starts_at == start and deployment.ends_at == end and deployment.threshold == floor
+    assert deployment.confirmation_frames == 2  # the form starts at 2, and the officer left it
 
     # The map and the coordinates that stand in for it when tiles cannot load.
     expect(page.get_by_test_id("deployment-map")).to_have_attribute("data-ready", "true")
@@ -88,7 +90,12 @@ def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, 
         estimate = selectors.deployment_estimate(deployment)
         expect(decide.get_by_test_id("estimate-expected")).to_have_text(f"{estimate.expected:.2f}")
         expect(decide.get_by_test_id("estimate-upper")).to_have_text(f"{estimate.expected_upper_95:.2f}")
-        expect(decide.get_by_text("3 × 8,000 = 24,000").first).to_be_visible()
+        # Per passer-by, spelt out; at most, with the default 2 frames to confirm a match.
+        expect(decide.get_by_test_id("estimate")).to_contain_text(f"At most {estimate.expected:.2f} false alerts")
+        expect(decide.get_by_text(f"= {estimate.expected:.2f}.").first).to_be_visible()
+        expect(decide.get_by_test_id("estimate-k")).to_contain_text(
+            "Frames to confirm a match: 2 — a passer-by alerts only when the same watchlisted person scores at or "
+            "above the threshold in at least 2 frames")
         expect(decide.get_by_test_id("watchlist-size")).to_have_text("3 entries")
         expect(decide.get_by_test_id("watchlist-digest")).to_have_text(frozen.digest)
         decide.get_by_label("Reasons for your decision").fill("Necessary and proportionate for the robbery series.")
@@ -139,6 +146,7 @@ def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, 
         expect(card).to_contain_text("120 minutes")
         expect(card.get_by_test_id("figure-watchlist_size")).to_have_text("3")
         expect(card.get_by_test_id("figure-signs")).to_contain_text("1 sign")
+        expect(card.get_by_test_id("figure-false_alert_rate")).to_have_text("no passers-by yet")  # no frame came
         expect(card).not_to_contain_text("Owner")
     finally:
         public.close()

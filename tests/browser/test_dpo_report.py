@@ -30,8 +30,10 @@ def test_dpo_reads_and_downloads_the_report(live_server, page, tmp_path, setting
         assert box and box["width"] > 300 and box["height"] > 80, chart
     text = section.inner_text()
     evidence = re.search(r"(\d+) frames received, (\d+) processed, (\d+) deleted", text)
-    assert evidence and int(evidence.group(1)) == 18
+    assert evidence and int(evidence.group(1)) == 36  # 18 passers-by, 2 frames each
     assert "Evidence in the arrest case (demo)" in text  # the legal hold, listed as an exception
+    figures = page.get_by_test_id(f"passer-by-figures-{finished.pk}").inner_text()
+    assert figures.startswith("Per passer-by:") and "false alerts per passer-by:" in figures
     alerts_row = section.get_by_role("row", name=re.compile("Alerts and their probe crops"))
     held, deleted = alerts_row.get_by_role("cell").nth(1).inner_text(), alerts_row.get_by_role("cell").nth(2).inner_text()
     assert (held, deleted) == ("1", "11")

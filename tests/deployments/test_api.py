@@ -275,8 +275,12 @@ def test_the_whole_life_through_the_api(api, dep_people, frozen, node, window, c
     assert created["watchlist_version"] == frozen.pk and created["watchlist_digest"] == frozen.digest
     assert created["edge_nodes"] == [{"id": node.pk, "name": node.name, "active": True}]
     estimate = created["estimate"]
-    assert set(estimate) == {"expected", "expected_upper_95", "fmr", "threshold"}
+    # The first four fields as before; the rest say how the figure per passer-by was made.
+    assert set(estimate) == {"expected", "expected_upper_95", "fmr", "threshold", "fmr_upper_95", "per_passer_by",
+                             "per_passer_by_upper_95", "watchlist_size", "footfall", "confirmation_frames", "bound"}
     assert estimate["threshold"] == floor and estimate["expected_upper_95"] >= estimate["expected"] >= 0
+    assert estimate["expected"] == pytest.approx(8000 * (1 - (1 - estimate["fmr"]) ** 3))
+    assert created["confirmation_frames"] == 2 and estimate["confirmation_frames"] == 2 and estimate["bound"]
     assert created["authorisation"] is None and created["decisions"] == [] and created["signs"] == []
 
     response = owner.post(f"{url}submit/", {"authorising_officer": "ao"}, format="json")
@@ -529,7 +533,7 @@ def test_published_records_hold_no_personal_data(api, scheduled, dep_people, fro
     assert csv_response.status_code == 200 and csv_response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(csv_response.content.decode())))
     assert list(rows[0]) == list(record) and len(rows) == 1
-    assert {k: str(v) for k, v in record.items()} == rows[0]
+    assert {k: "" if v is None else str(v) for k, v in record.items()} == rows[0]  # null is an empty cell
     # A browser-like client that asks for HTML still gets the CSV.
     assert anonymous.get(f"{API}/published.csv", HTTP_ACCEPT="text/html").status_code == 200
 

@@ -120,6 +120,7 @@ def test_rank_below_minimum_cannot_decide_even_if_named(application, dep_people,
 
 @pytest.mark.parametrize("change", [
     {"threshold": 0.6},
+    {"confirmation_frames": 3},
     {"location_name": "Market Square"},
     {"ends_at": "later"},
     {"edge_nodes": "other"},
@@ -244,7 +245,7 @@ def test_false_alert_estimate_for_a_known_calibration(application):
     assert estimate.fmr == 0.002 and estimate.expected == pytest.approx(50 * 2000 * 0.002)
     assert estimate.expected_upper_95 > estimate.expected
     shipped = selectors.deployment_estimate(application)
-    assert shipped.expected == pytest.approx(3 * 8000 * shipped.fmr)
+    assert shipped.expected == pytest.approx(8000 * (1 - (1 - shipped.fmr) ** 3))
 
 
 def test_edge_node_token_shown_once_and_stored_hashed(dep_people):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from deployments import selectors, services
+from deployments import selectors, services, views
 from deployments.choices import DeploymentStatus
 from deployments.forms import GovukDateTimeField
 from deployments.models import Deployment, EdgeNode, LeafletRecord, SignageRecord
@@ -36,6 +36,7 @@ def application_post(version, nodes, start: datetime, end: datetime, **overrides
     data = {key: str(value) for key, value in APPLICATION.items()}
     data.update({"watchlist_version": str(version.pk), "edge_nodes": [str(n.pk) for n in nodes],
                  "threshold": str(selectors.pack_threshold_floor(version.pack_id)), "threshold_justification": "",
+                 "confirmation_frames": "2",
                  "area_polygon": "", **when("starts_at", start), **when("ends_at", end)})
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -242,7 +243,14 @@ def test_the_authorising_officer_sees_the_estimate_and_authorises_urgently(clien
     page = client.get(url).content.decode()
     estimate = selectors.deployment_estimate(application)
     assert f"{estimate.expected:.2f}" in page and f"{estimate.expected_upper_95:.2f}" in page
-    assert "3 × 8,000 = 24,000" in page  # watchlist size x footfall, spelt out
+    # Per passer-by, spelt out: 1 - (1 - FMR)^N for the 3 entries, times the footfall; at most, with 2 frames.
+    p1 = views._rate(estimate.per_passer_by)
+    assert f"1 − (1 − {views._rate(estimate.fmr)})<sup>3</sup> = {p1}" in page
+    assert f"8,000 × {p1} = {estimate.expected:.2f}" in page
+    assert f"At most <strong data-testid=\"estimate-expected\">{estimate.expected:.2f}</strong>" in page
+    assert ("Frames to confirm a match: 2 — a passer-by alerts only when the same watchlisted person scores at or "
+            "above the threshold in at least 2 frames") in page
+    assert "manage.py rehearse" in page
     assert application.watchlist_version.digest in page and "3 entries" in page
     assert "Wanted by the courts (warrant)" in page and 'data-testid="deployment-map"' in page
     assert 'data-testid="map-coordinates"' in page and "51.507400, -0.127800" in page

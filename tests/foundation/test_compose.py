@@ -9,10 +9,13 @@ def _compose():
     return yaml.safe_load((REPO_ROOT / "compose.yaml").read_text())
 
 
-def test_compose_has_the_five_services_from_one_image():
+APP_SERVICES = ("web", "worker", "frames-0", "frames-1", "beat")
+
+
+def test_compose_has_the_services_from_one_image():
     services = _compose()["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
-    app_services = [services[name] for name in ("web", "worker", "beat")]
+    assert set(services) == {"postgres", "redis", *APP_SERVICES}
+    app_services = [services[name] for name in APP_SERVICES]
     builds = {str(s.get("build")) for s in app_services}
     images = {s.get("image") for s in app_services}
     assert len(builds) == 1 and len(images) == 1 and None not in images
@@ -44,9 +47,17 @@ def test_the_embedded_run_starts_the_same_processes_as_compose_and_takes_its_log
 
     services = _compose()["services"]
     chatty, quiet = service_commands(8000, "INFO"), service_commands(8000, "warning")
-    assert {"web", "worker", "beat"} <= set(chatty) and set(chatty) - {"web", "worker", "beat"} == {"demo-camera"}
-    for flag in ("--concurrency", "--without-gossip", "--without-mingle"):  # the worker as compose runs it
-        assert flag in chatty["worker"] and flag in services["worker"]["command"]
+    assert set(APP_SERVICES) <= set(chatty) and set(chatty) - set(APP_SERVICES) == {"demo-camera"}
+    for name in ("worker", "frames-0", "frames-1"):  # the workers as compose runs them: same queues, one process
+        for flag in ("--concurrency", "--queues", "--without-gossip", "--without-mingle"):
+            assert flag in chatty[name] and flag in services[name]["command"], (name, flag)
+        for flag in ("--concurrency", "--queues"):
+            ours, theirs = chatty[name], services[name]["command"]
+            assert ours[ours.index(flag) + 1] == theirs[theirs.index(flag) + 1], (name, flag)
+    for shard in ("0", "1"):  # the frames workers' role and shard, as the run command sets them
+        env = services[f"frames-{shard}"]["environment"]
+        assert (env["LFR_WORKER_ROLE"], env["LFR_FRAME_SHARD"], env["LFR_ONNX_THREADS"]) == ("frames", shard, "1")
+    assert services["web"]["environment"]["LFR_FRAME_SHARDS"] == "2"
     assert "--access-logfile" in chatty["web"] and "--access-logfile" not in quiet["web"]
     assert chatty["worker"][chatty["worker"].index("--loglevel") + 1] == "INFO"
     assert quiet["worker"][quiet["worker"].index("--loglevel") + 1] == "WARNING"

@@ -36,5 +36,7 @@ def test_demo_setup_is_idempotent_and_prints_logins(capsys):
     assert Deployment.objects.filter(status="scheduled").count() == 1
     finished = Deployment.objects.get(title=TITLE)
     assert finished.status == "reviewed" and finished.watchlist_version.status == "destroyed"
-    assert finished.alerts.count() == 1 and finished.counters.frames_deleted == 18
+    # 18 passers-by, each in view for the 2 frames that confirm a match: 36 frames, and alerts for the enrolled faces.
+    assert finished.alerts.count() == 1 and finished.counters.frames_deleted == 36
+    assert finished.confirmation_frames == 2 and finished.counters.tracks_alerted >= 12
     assert Watchlist.objects.count() == 2 and Deployment.objects.count() == 2

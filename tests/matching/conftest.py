@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 
 from deployments import services as deployment_services
-from deployments.models import DeploymentCounters
+from deployments.models import Deployment, DeploymentCounters
 from matching import frames
 from tests.deployments.conftest import application, authorised, dep_people, node, scheduled  # noqa: F401
 from tests.watchlists.conftest import add_entry, face_bytes, people, watchlist  # noqa: F401
@@ -103,6 +103,9 @@ def live(scheduled, dep_people):
         latitude=Decimal("51.507500"), longitude=Decimal("-0.127700"), size="A1 (594 x 841 mm)",
         placed_at=timezone.now() - timedelta(minutes=3),
     )
+    # These tests post one photograph per passer-by, so the deployment alerts on a single frame (k = 1, as
+    # authorised); the tracking tests (test_tracks_pipeline.py) use the default k = 2.
+    Deployment.objects.filter(pk=scheduled.pk).update(confirmation_frames=1)
     deployment = deployment_services.deployment_go_live(deployment=scheduled)
     deployment_services.operator_assign(actor=dep_people["owner"], deployment=deployment,
                                         operator=dep_people["operator"])
@@ -123,13 +126,16 @@ def published(monkeypatch):
 def post_frame(client):
     """Posts a frame to the edge API as the node holding `token`."""
 
-    def _post(token: str, image: bytes, *, frame_id: str | None = None, captured_at=None, camera: str = "mast-1",
+    def _post(token: str, image: bytes, *, frame_id: str | None = None, captured_at=None, camera: str | None = None,
               content_type: str = "image/jpeg"):
+        frame_id = frame_id or f"f-{uuid.uuid4().hex[:12]}"
         data = {
             "image": SimpleUploadedFile("frame.jpg", image, content_type=content_type),
-            "frame_id": frame_id or f"f-{uuid.uuid4().hex[:12]}",
+            "frame_id": frame_id,
             "captured_at": (captured_at or timezone.now()).isoformat(),
-            "camera": camera,
+            # Each photograph is its own passer-by unless the test names the camera: photographs of different
+            # people at the same place in frames a moment apart would be joined into one track by their box.
+            "camera": camera or f"mast-1 {uuid.uuid4().hex[:8]}",
         }
         return client.post(f"{EDGE}/frames", data, HTTP_AUTHORIZATION=f"Bearer {token}")
 

@@ -36,7 +36,11 @@ def test_simulate_edge_posts_a_folder_of_images_in_real_time(celery_worker_proce
         assert re.search(rf"^sim-{number:06d}  202 queued", out, re.M), out
     assert "Sent 5 frame(s)" in out and "5 accepted" in out and "queued: 5" in out
     wait_for(lambda: counters_of(live).frames_deleted == 5, 60, message="the worker to process the simulated frames")
-    assert sorted(Alert.objects.values_list("frame_id", flat=True)) == ["sim-000001", "sim-000004"]  # img2 twice
+    # img2 twice on the one camera, other people between: one alert for that person (the second appearance joins it,
+    # inside the merge window), with both frames as its sightings; none for the two strangers.
+    alert = Alert.objects.get()
+    assert alert.frame_id == "sim-000001" and alert.sighting_count == 2
+    assert sorted(alert.sightings.values_list("frame_id", flat=True)) == ["sim-000001", "sim-000004"]
     assert counters_of(live).frames_received == 5
     call_command("verify_no_residue", deployment=live.pk, frame_ids=[f"sim-{n:06d}" for n in range(1, 6)])
 
@@ -61,6 +65,26 @@ def test_benchmark_pipeline_sets_up_loads_and_reports(celery_worker_process, liv
     deployment = Deployment.objects.get(title__startswith="Benchmark ")
     assert deployment.counters.frames_deleted == 8 + 1  # and the warm-up frame
     call_command("verify_no_residue", deployment=deployment.pk)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_benchmark_pipeline_crowd_scene_reports_passers_by_and_track_reuse(celery_worker_process, live_server,
+                                                                           faces_dir, capsys):
+    call_command("benchmark_pipeline", url=live_server.url, setup=True, nodes=1, fps=5, duration=6, warmup=1,
+                 engine_frames=3, engine_rounds=1, engine_processes=1, faces_dir=faces_dir, drain_timeout=60,
+                 scene="crowd")
+    out = capsys.readouterr().out
+    assert "the crowd scene (five people walking across the view) on one camera per node" in out, out
+    figures = re.search(r"passers-by\s+(\d+) tracks, (\d+) faces \(([\d.]+) per frame\), (\d+) embeddings "
+                        r"\(([\d.]+) per frame\), (\d+) tracks confirmed, (\d+) alerts made", out)
+    assert figures, out
+    tracks, faces, _, embeddings, _, confirmed, alerts = (float(g) for g in figures.groups())
+    # 30 frames of the crowd: the people who walked in were tracked, identified, and not embedded on every frame.
+    assert 1 <= alerts <= tracks and confirmed >= alerts and embeddings < faces, out
+    assert re.search(r"POST to alert visible .* \((\d+) alerts, timed from the POST of the frame that confirmed", out)
+    assert re.search(r"non-match deletion\s+", out), out
+    call_command("verify_no_residue", deployment=Deployment.objects.get(title__startswith="Benchmark ").pk)
 
 
 @pytest.mark.parametrize("share, watchlisted", [(0.02, 2), (0.25, 25), (0.5, 50)])

@@ -48,3 +48,11 @@ def benchmark_frames(faces_dir: Path, size: tuple[int, int], match_share: float)
             mixed.append(others[o % len(others)])
             o += 1
     return mixed
+
+
+def crowd_benchmark_frames(faces_dir: Path) -> list[BenchmarkFrame]:
+    """The crowd scene (tools/scenes.py: five people walking across a 640x360 view, one entering every 6 frames), in
+    capture order; all five are on the benchmark's watchlist (deepface person01 to person05)."""
+    from tools.scenes import crowd_scene  # the scene composes with the engine's helpers: loaded only when asked
+
+    return [BenchmarkFrame(jpeg, True) for jpeg in crowd_scene(Path(faces_dir)).jpegs()]

@@ -70,15 +70,18 @@ def demo_finished_deployment(stdout=None) -> Deployment | None:
         deployments.deployments_schedule_tick()
         run_id = uuid.uuid4().hex[:8]  # frame ids are unique per node, across databases sharing a Redis too
         for number, (name, data) in enumerate(_frames() * 3):
-            clock.move_to(start + timedelta(minutes=5 + 3 * number))
-            frame_id = f"demo-{run_id}-{number:03d}"
-            # What the edge API does on receipt (without a Celery hop: the frame is processed here); received_at
-            # is the wall-clock stopwatch deletion latency is measured from, as the edge API gives it.
-            frames.payload_store(deployment.pk, node.pk, frame_id, frames.encode_frame(data))
-            counts.frame_received(deployment.pk)
-            pipeline.frame_process(deployment_id=deployment.pk, node_id=node.pk, frame_id=frame_id,
-                                   captured_at=clock.now().isoformat(), received_at=time.time(),
-                                   camera="Market entrance")
+            # Each passer-by is in view for as many frames, half a second apart, as the deployment needs to confirm
+            # a match (k, 2 by default): one track each, one alert for each enrolled face.
+            for look in range(deployment.confirmation_frames):
+                clock.move_to(start + timedelta(minutes=5 + 3 * number, seconds=0.5 * look))
+                frame_id = f"demo-{run_id}-{number:03d}-{look}"
+                # What the edge API does on receipt (without a Celery hop: the frame is processed here); received_at
+                # is the wall-clock stopwatch deletion latency is measured from, as the edge API gives it.
+                frames.payload_store(deployment.pk, node.pk, frame_id, frames.encode_frame(data))
+                counts.frame_received(deployment.pk)
+                pipeline.frame_process(deployment_id=deployment.pk, node_id=node.pk, frame_id=frame_id,
+                                       captured_at=clock.now().isoformat(), received_at=time.time(),
+                                       camera="Market entrance")
         alerts = list(Alert.objects.filter(deployment=deployment).order_by("id"))
         clock.move_to(start + timedelta(minutes=70))
         decisions = [Decision.CONFIRMED, Decision.FALSE_ALERT, Decision.UNDETERMINED]

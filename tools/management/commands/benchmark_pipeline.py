@@ -13,7 +13,7 @@ from deployments.models import Deployment
 from deployments.selectors import edge_node_for_token_with_live
 from tools.benchmarks import pipeline as bench
 from tools.benchmarks.engine_alone import engine_throughput
-from tools.benchmarks.frames import benchmark_frames
+from tools.benchmarks.frames import benchmark_frames, crowd_benchmark_frames
 from tools.management import frame_size
 
 
@@ -34,6 +34,10 @@ class Command(BaseCommand):
         parser.add_argument("--size", default="640x360", help="Frame size, WIDTHxHEIGHT.")
         parser.add_argument("--match-share", type=float, default=0.5,
                             help="Share of frames showing a watchlisted person (each makes an alert).")
+        parser.add_argument("--scene", choices=["photos", "crowd"], default="photos",
+                            help="photos: one photograph per frame, each its own passer-by (the per-frame path at its "
+                                 "heaviest); crowd: each node's camera shows five people walking across the view, "
+                                 "in a loop (tracking, one alert per person, track reuse).")
         parser.add_argument("--warmup", type=int, default=3, help="Frames per node sent first and not measured.")
         parser.add_argument("--in-flight", type=int, default=4, help="Concurrent POSTs per node at most.")
         parser.add_argument("--drain-timeout", type=float, default=120.0,
@@ -71,19 +75,21 @@ class Command(BaseCommand):
             if None in deployments or len(deployments) != 1:
                 raise CommandError("Every node must be bound to the same live deployment.")
             deployment = Deployment.objects.get(pk=deployments.pop())
-        frames = benchmark_frames(faces_dir, size, options["match_share"])
+        scene = options["scene"]
+        frames = crowd_benchmark_frames(faces_dir) if scene == "crowd" else benchmark_frames(
+            faces_dir, size, options["match_share"])
         self.stdout.write(f"Deployment {deployment.pk}: {len(tokens)} node(s) x {options['fps']:g} frames/s for "
                           f"{options['duration']:g} s against {options['url']} ({len(frames)} distinct frames)...")
         result = bench.run_load(
             url=options["url"], tokens=tokens, deployment_id=deployment.pk, frames=frames, fps=options["fps"],
             duration=options["duration"], warmup=options["warmup"], in_flight=options["in_flight"],
-            drain_timeout=options["drain_timeout"],
+            drain_timeout=options["drain_timeout"], scene=scene,
         )
-        workers = max(1, len(result.memory) - 1)  # the worker's pool processes, less its main process
+        workers = settings.LFR_FRAME_SHARDS  # one frames worker process (of concurrency 1) per shard
         pack_id, gallery, threshold = bench.deployment_gallery(deployment.pk)
         engine, engine_parallel = engine_throughput(frames, pack_id=pack_id, gallery=gallery, threshold=threshold,
                                                     count=options["engine_frames"],
                                                     processes=options["engine_processes"] or workers,
                                                     rounds=max(1, options["engine_rounds"]))
         bench.report(result, fps=options["fps"], nodes=len(tokens), duration=options["duration"], engine=engine,
-                     engine_parallel=engine_parallel, size=size, write=self.stdout.write)
+                     engine_parallel=engine_parallel, size=size, write=self.stdout.write, scene=scene)
