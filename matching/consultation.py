@@ -58,3 +58,12 @@ def alert_reference_consult(*, actor, alert: Alert, justification: str) -> tuple
            changes={"alert": alert.pk})
     with image.image.open("rb") as fh:
         return fh.read(), image.content_type
+
+
+@transaction.atomic
+def alert_sightings_consult(*, actor, alert: Alert, justification: str, sightings: list) -> None:
+    """Viewing an alert's sighting history (when and where the person was seen) is a consultation of the alert:
+    one audit row, as for each alert shown, naming how many sightings were shown."""
+    record(action=Action.CONSULTATION, event="alert.sightings_view", actor=actor, target=alert,
+           deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref, justification=justification,
+           changes={"sightings_shown": len(sightings)})

@@ -10,6 +10,7 @@ urlpatterns = [
     path("deployments/<int:pk>/feed.json", views.feed, name="feed"),
     path("<int:pk>/probe/", views.probe, name="probe"),
     path("<int:pk>/reference/", views.reference, name="reference"),
+    path("<int:pk>/sightings/", views.sightings, name="sightings"),
     path("<int:pk>/adjudicate/", views.adjudicate, name="adjudicate"),
     path("<int:pk>/outcome/", views.outcome, name="outcome"),
 ]

@@ -1,11 +1,24 @@
 """The operator console: live alerts of the deployments an operator is assigned to, and their decisions.
 
-Thin: each view fetches through a selector (404 alike for missing and forbidden) and changes things
-through a service. Viewing is audited per alert and per image with the session's justification.
+One card per alert, and an alert is one person (their track and later sightings). Thin: each view fetches
+through a selector (404 alike for missing and forbidden) and changes things through a service. Viewing is
+audited per alert, per image and per sighting history opened, with the session's justification.
+
+The page's JSON (not part of /api/v1/: it sits behind the page's session, second factor and justification):
+- GET feed.json?show=awaiting|decided|all&after=<id>&have=<ids>[&hold=1] ->
+  {deployment, show, alerts: [card, oldest first], pending: [ids], states: [state of each alert in `have`],
+   awaiting_decision, awaiting_by_deployment: [{id, awaiting}], server_time}; a card is `_alert_data`, a state
+  `_alert_state`. With hold=1 the new alerts come as ids only (`pending`), unseen and unaudited.
+- GET <id>/sightings/ with Accept: application/json ->
+  {alert, sighting_count, shown, sightings: [{captured_at, captured_display, score|null, score_display,
+   frame_id, face_index}]}; otherwise the same as a page.
+- POST <id>/adjudicate/ and <id>/outcome/ with Accept: application/json -> {alert: state, awaiting_decision},
+  or 400 {detail, code, fields}.
 """
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -33,10 +46,20 @@ from .models import Alert
 
 FEED_LIMIT = 100
 HAVE_LIMIT = 500
+# The keys that record each decision on the selected card (static/js/alert-console.js reads aria-keyshortcuts).
+DECISION_SHORTCUTS = {Decision.CONFIRMED: "C", Decision.FALSE_ALERT: "F", Decision.UNDETERMINED: "U"}
+SHORTCUT_WORDS = {Decision.CONFIRMED: "confirm match", Decision.FALSE_ALERT: "false alert",
+                  Decision.UNDETERMINED: "unable to determine"}
 
 
 def _uk(value) -> str:
     return date_format(timezone.localtime(value), "H:i:s T, j M Y") if value else ""
+
+
+def _probe_url(alert: Alert) -> str:
+    # The pipeline replaces the probe with a better crop under a new random name: a new URL, so the card fetches it.
+    version = hashlib.sha256(alert.probe_image.name.encode()).hexdigest()[:12]
+    return f"{reverse('matching:probe', args=[alert.pk])}?v={version}"
 
 
 def _alert_data(alert: Alert) -> dict:
@@ -46,23 +69,23 @@ def _alert_data(alert: Alert) -> dict:
         "subject_ref": alert.entry.subject_ref,
         "category": categories.get(alert.entry.category, alert.entry.category),
         "offence": offences.get(alert.entry.offence, alert.entry.offence),
-        "score": round(alert.score, 3),
-        "threshold": round(alert.threshold, 3),
-        "imaging": alert.get_imaging_display(),
         "camera": alert.camera,
         "edge_node": alert.edge_node.name,
         "captured_at": alert.captured_at.isoformat(),
         "captured_display": _uk(alert.captured_at),
         "alerted_display": _uk(alert.alerted_at),
-        "probe_url": reverse("matching:probe", args=[alert.pk]),
         "reference_url": reverse("matching:reference", args=[alert.pk]) if alert.reference_image_id else None,
         "adjudicate_url": reverse("matching:adjudicate", args=[alert.pk]),
         "outcome_url": reverse("matching:outcome", args=[alert.pk]),
+        "sightings_url": reverse("matching:sightings", args=[alert.pk]),
         **_alert_state(alert),
     }
 
 
 def _alert_state(alert: Alert) -> dict:
+    """What can change on a card after it is shown: the decision and outcome, and the person's later sightings
+    (count, last seen, best score, the better probe crop)."""
+    last_seen = alert.last_seen_at or alert.captured_at
     return {
         "id": alert.pk,
         "decision": alert.decision,
@@ -72,6 +95,13 @@ def _alert_state(alert: Alert) -> dict:
         "outcome": alert.outcome,
         "outcome_label": alert.get_outcome_display() if alert.outcome else "",
         "outcome_text": alert.outcome_text,
+        "sighting_count": alert.sighting_count,
+        "last_seen_at": last_seen.isoformat(),
+        "last_seen_display": _uk(last_seen),
+        "score": round(alert.score, 3),
+        "threshold": round(alert.threshold, 3),
+        "imaging": alert.get_imaging_display(),
+        "probe_url": _probe_url(alert),
     }
 
 
@@ -87,9 +117,7 @@ def _wants_json(request) -> bool:
 @require_GET
 def console_list(request):
     require_role_perm(request.user, selectors.ALERT_PERM)
-    deployments = list(selectors.deployments_operated(request.user).order_by("-starts_at"))
-    for deployment in deployments:
-        deployment.awaiting = selectors.alerts_awaiting_decision(deployment)
+    deployments = list(selectors.deployments_operated_awaiting(request.user).order_by("-starts_at"))
     return render(request, "matching/console_list.html", {
         "live": [d for d in deployments if d.status == DeploymentStatus.LIVE],
         "others": [d for d in deployments if d.status != DeploymentStatus.LIVE],
@@ -115,6 +143,12 @@ def justify(request, pk: int):
                   status=400 if form.errors else 200)
 
 
+def _live_operated(user) -> list:
+    """The live deployments this person operates, with their counts awaiting a decision (the console's switcher)."""
+    return list(selectors.deployments_operated_awaiting(user).filter(status=DeploymentStatus.LIVE)
+                .order_by("starts_at", "pk"))
+
+
 @login_required
 @never_cache
 @require_GET
@@ -122,44 +156,103 @@ def console(request, pk: int):
     deployment = selectors.deployment_operated_get(request.user, pk)
     if not consultation.consultation_justification(request.session, deployment):
         return redirect(_justify_url(deployment.pk, request.get_full_path()))
+    show = selectors.console_filter_clean(request.GET.get("show"))
+    shortcuts = [(DECISION_SHORTCUTS[value], SHORTCUT_WORDS[value]) for value in Decision.values]
     return render(request, "matching/console.html", {
         "deployment": deployment,
         "reference": f"LFR-{deployment.pk:05d}",
         "awaiting": selectors.alerts_awaiting_decision(deployment),
+        "others": [d for d in _live_operated(request.user) if d.pk != deployment.pk],
         "poll_ms": settings.LFR_CONSOLE_POLL_MILLISECONDS,
-        "decisions": Decision.choices,
+        "show": show,
+        "filters": list(selectors.CONSOLE_FILTERS.items()),
+        "decisions": [(value, label, DECISION_SHORTCUTS[value]) for value, label in Decision.choices],
+        "shortcuts": shortcuts,
         "outcomes": Outcome.choices,
     })
+
+
+def _justification_required(deployment_id: int) -> JsonResponse:
+    return JsonResponse({"detail": "Give your reason for viewing first.", "code": "justification_required",
+                         "justify_url": _justify_url(deployment_id, reverse("matching:console",
+                                                                            args=[deployment_id]))}, status=403)
+
+
+def _ids(value: str, limit: int) -> list[int]:
+    return [int(v) for v in value.split(",")[:limit] if v.isdigit()]
 
 
 @login_required
 @never_cache
 @require_GET
 def feed(request, pk: int):
-    """New alerts: above `after` and not in `have` (each one audited as viewed), with the decision states of the
-    latest alerts and the count awaiting a decision."""
+    """The console's poll. `show` (awaiting, decided, all) filters; `have` names the alerts the page holds and
+    `after` the floor of its window (see selectors.alerts_after). Answers the new alerts (each one audited as
+    viewed), or with `hold=1` only their ids (nothing shown, nothing audited: the page offers to show them), the
+    current state of each alert held (decision, sightings, best probe), and the counts awaiting a decision."""
     deployment = selectors.deployment_operated_get(request.user, pk)
     justification = consultation.consultation_justification(request.session, deployment)
     if not justification:
-        return JsonResponse({"detail": "Give your reason for viewing first.", "code": "justification_required",
-                             "justify_url": _justify_url(deployment.pk, reverse("matching:console",
-                                                                                args=[deployment.pk]))}, status=403)
+        return _justification_required(deployment.pk)
     try:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
         after = 0
-    have = {int(v) for v in request.GET.get("have", "").split(",")[:HAVE_LIMIT] if v.isdigit()}
-    new = selectors.alerts_after(deployment, after, FEED_LIMIT, have=have)
+    show = selectors.console_filter_clean(request.GET.get("show"))
+    have = _ids(request.GET.get("have", ""), HAVE_LIMIT)
+    new = selectors.console_alerts_new(deployment, show, after_id=after, have=have, limit=FEED_LIMIT)
+    pending: list[int] = []
+    if request.GET.get("hold") == "1":
+        pending, new = [alert.pk for alert in new], []
     if new:
         consultation.alerts_consult(actor=request.user, alerts=new, justification=justification)
-    recent = selectors.deployment_alerts(deployment).order_by("-pk")[:FEED_LIMIT]
     return JsonResponse({
         "deployment": {"id": deployment.pk, "status": deployment.status,
                        "live": deployment.status == DeploymentStatus.LIVE},
+        "show": show,
         "alerts": [_alert_data(alert) for alert in new],
-        "states": [_alert_state(alert) for alert in recent],
+        "pending": pending,
+        "states": [_alert_state(alert) for alert in selectors.console_alerts_held(deployment, have, HAVE_LIMIT)],
         "awaiting_decision": selectors.alerts_awaiting_decision(deployment),
+        "awaiting_by_deployment": [{"id": d.pk, "awaiting": d.awaiting} for d in _live_operated(request.user)],
         "server_time": clock.now().isoformat(),
+    })
+
+
+def _sighting_row(sighting) -> dict:
+    return {
+        "captured_at": sighting.captured_at.isoformat(),
+        "captured_display": _uk(sighting.captured_at),
+        "score": None if sighting.score is None else round(sighting.score, 3),
+        "score_display": "carried by track" if sighting.score is None else f"{sighting.score:.3f}",
+        "frame_id": sighting.frame_id,
+        "face_index": sighting.face_index,
+    }
+
+
+@login_required
+@never_cache
+@require_GET
+def sightings(request, pk: int):
+    """One alert's history of sightings: each face of the alerted person (time, score or carried by its track,
+    frame). Checked and audited as viewing the alert: 404 alike for missing and another deployment's alert."""
+    alert = selectors.alert_get(request.user, pk)
+    justification = consultation.consultation_justification(request.session, alert.deployment)
+    if not justification:
+        if _wants_json(request):
+            return _justification_required(alert.deployment_id)
+        return redirect(_justify_url(alert.deployment_id, request.get_full_path()))
+    shown = selectors.alert_sightings(alert)
+    consultation.alert_sightings_consult(actor=request.user, alert=alert, justification=justification,
+                                         sightings=shown)
+    total = alert.sightings.count()
+    rows = [_sighting_row(s) for s in shown]
+    if _wants_json(request):
+        return JsonResponse({"alert": alert.pk, "sighting_count": total, "shown": len(rows), "sightings": rows})
+    return render(request, "matching/sightings.html", {
+        "alert": alert, "deployment": alert.deployment, "reference": f"LFR-{alert.deployment_id:05d}",
+        "rows": rows, "total": total, "first_seen": _uk(alert.captured_at),
+        "last_seen": _uk(alert.last_seen_at or alert.captured_at),
     })
 
 

@@ -44,6 +44,7 @@ def _alert_addresses(deployment, alert) -> list[tuple[str, str, dict]]:
         ("get", f"/alerts/deployments/{deployment.pk}/feed.json", {}),
         ("get", f"/alerts/{alert.pk}/probe/", {}),
         ("get", f"/alerts/{alert.pk}/reference/", {}),
+        ("get", f"/alerts/{alert.pk}/sightings/", {}),
     ]
 
 
