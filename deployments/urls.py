@@ -21,6 +21,7 @@ urlpatterns = [
     path("signs/<int:pk>/photo/", views.sign_photo, name="sign_photo"),
     path("<int:pk>/leaflets/", views.leaflet_add, name="leaflet_add"),
     path("<int:pk>/operators/", views.operator_assign, name="operator_assign"),
+    path("<int:pk>/operators/remove/", views.operator_unassign, name="operator_unassign"),
     path("<int:pk>/review/", views.deployment_review, name="review"),
     path("edge-nodes/", views.edge_nodes, name="edge_nodes"),
     path("edge-nodes/new/", views.edge_node_register, name="edge_node_register"),

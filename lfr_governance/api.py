@@ -3,13 +3,19 @@
 Every error body is {"detail": str, "code": str, "fields": {field: [messages]}}. Services raise
 Django's ValidationError (a Conflict, 409, where the object's state clashes with the request) and the upload
 checks raise ImageRefused; all are turned into that shape here, so no view has to catch them. Bodies Django
-refuses to parse (too many files or fields) get the same shape.
+refuses to parse (too many files or fields) get the same shape, and so does a body whose Content-Type is missing or
+not one the endpoint takes (415, saying which it takes).
+
+The schema class (lfr_governance/schema.py, REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS) documents the answers that come
+from this shared machinery rather than from one view: a 400 on every paginated list (Pagination refuses a bad limit
+or offset) and a 415 on every operation that takes a body.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers, status
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -50,6 +56,9 @@ def exception_handler(exc, context):
         body = {"detail": exc.message, "code": exc.code, "fields": {"image": [exc.message]}}
         set_rollback()
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, UnsupportedMediaType):
+        return Response({"detail": _unsupported_media_type_detail(context.get("request")),
+                         "code": exc.default_code, "fields": {}}, status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -60,6 +69,17 @@ def exception_handler(exc, context):
         body = {"detail": "The request has errors: see fields.", "code": "invalid", "fields": _flat_fields(data)}
     response.data = body
     return response
+
+
+def _unsupported_media_type_detail(request) -> str:
+    """What was wrong with the body's Content-Type, and the types this endpoint takes (its parsers)."""
+    sent = (getattr(request, "content_type", "") or "").split(";")[0].strip()
+    accepted = [parser.media_type for parser in getattr(request, "parsers", None) or ()]
+    wrong = (f"This endpoint does not take a body of type {sent}" if sent else
+             "The request has a body but no Content-Type header saying what it is")
+    if not accepted:
+        return f"{wrong}: it takes no body."
+    return f"{wrong}: send the body as {' or '.join(accepted)}, with a Content-Type header naming it."
 
 
 def _messages(value, where: str = "") -> list[str]:
@@ -102,7 +122,13 @@ ERROR_RESPONSES = {
     404: OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see."),
     409: OpenApiResponse(ErrorSerializer, description="The object's state does not allow this now (`code` says "
                                                       "why, e.g. already_reviewed)."),
+    415: OpenApiResponse(ErrorSerializer, description="The body has no Content-Type, or one this endpoint does not "
+                                                      "take (unsupported_media_type): `detail` names those it takes."),
 }
+# The answer to a bad limit or offset, documented on every paginated list (lfr_governance/schema.py).
+PAGINATION_ERROR = OpenApiResponse(ErrorSerializer, description="Invalid input: `fields` says which field and why "
+                                                                "(e.g. a limit or offset that is not a whole number "
+                                                                "in range).")
 
 
 class Pagination(LimitOffsetPagination):
@@ -123,6 +149,15 @@ class Pagination(LimitOffsetPagination):
             return 0
         # Past the end is an empty page: DRF slices only offsets up to the row count.
         return self._whole_number(self.offset_query_param, raw, smallest=0)
+
+    def get_schema_operation_parameters(self, view):
+        """limit and offset with the smallest value each takes (a larger limit is clamped to max_limit, not refused)."""
+        parameters = super().get_schema_operation_parameters(view)
+        smallest = {self.limit_query_param: 1, self.offset_query_param: 0}
+        for parameter in parameters:
+            if parameter["name"] in smallest:
+                parameter["schema"] = {**parameter["schema"], "minimum": smallest[parameter["name"]]}
+        return parameters
 
     @staticmethod
     def _whole_number(name: str, raw: str, *, smallest: int) -> int:

@@ -19,6 +19,9 @@ app's data, the app that owns the data declares it in its own code and registers
 - **deployment problems**: why a live deployment's frames cannot be matched now (matching), for the
   deployment page, without the deployments app importing matching.
 - **health checks**: the checks an app adds to /healthz (matching: live deployments it cannot match).
+- **watchlist access kept** (watchlists): whether another app's grant still needs a person to see a watchlist
+  (deployments: the authorising officer of an application that uses it), so unassigning a reviewer takes away
+  only what that assignment gave, without the watchlists app importing deployments.
 
 Kinds are registered as providers (functions returning the kinds), called on every read, so a
 period shown on the report always follows the settings in force.
@@ -95,6 +98,7 @@ class _Registry:
         self._version_in_use: list[Callable[[int], list[str]]] = []
         self._deployment_problems: list[Callable[[Any], str]] = []
         self._health_checks: dict[str, Callable[[], dict]] = {}
+        self._watchlist_access_kept: list[Callable[[Any, Any], bool]] = []
 
     # registration (from AppConfig.ready)
     def register_data_kinds(self, provider: Callable[[], Iterable[DataKind]]) -> None:
@@ -128,6 +132,11 @@ class _Registry:
         """`check()` answers {"ok": bool, ...} for /healthz under `key`."""
         self._health_checks[key] = check
 
+    def register_watchlist_access_kept(self, provider: Callable[[Any, Any], bool]) -> None:
+        """`provider(user, watchlist)` answers whether the app still gives `user` sight of `watchlist`."""
+        if provider not in self._watchlist_access_kept:
+            self._watchlist_access_kept.append(provider)
+
     # reads (by the project's jobs)
     def data_kinds(self) -> list[DataKind]:
         kinds = [kind for provider in self._kind_providers for kind in provider()]
@@ -155,6 +164,10 @@ class _Registry:
 
     def deployment_problems(self, deployment) -> list[str]:
         return [problem for provider in self._deployment_problems if (problem := provider(deployment))]
+
+    def watchlist_access_kept(self, user, watchlist) -> bool:
+        """Whether another app's grant still needs `user` to see `watchlist` (its view permissions stay)."""
+        return any(provider(user, watchlist) for provider in self._watchlist_access_kept)
 
     def health_checks(self) -> dict[str, Callable[[], dict]]:
         return dict(self._health_checks)

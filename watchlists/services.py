@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from guardian.shortcuts import assign_perm
+from guardian.shortcuts import assign_perm, remove_perm
 
 from lfr_governance import clock
 from lfr_governance.accounts.choices import Role
@@ -22,9 +22,17 @@ from lfr_governance.files import atomic_with_files, delete_on_commit
 from lfr_governance.given import NOT_GIVEN, NotGiven, given
 from lfr_governance.images import image_check
 from lfr_governance.permissions import has_role_perm
+from lfr_governance.registry import registry
 
 from .choices import ASSESS_TASK, ImageState, ReviewStatus, VersionStatus, category_needs_offence
-from .models import ReferenceImage, Watchlist, WatchlistEntry, WatchlistManifest, WatchlistVersion
+from .models import (
+    ReferenceImage,
+    Watchlist,
+    WatchlistEntry,
+    WatchlistManifest,
+    WatchlistUserObjectPermission,
+    WatchlistVersion,
+)
 from .selectors import (
     ENTRY_FIELDS,
     entry_values,
@@ -86,6 +94,25 @@ def watchlist_reviewer_assign(*, actor, watchlist: Watchlist, reviewer) -> None:
         assign_perm(perm, reviewer, watchlist)
     record(action=Action.ALTERATION, event="watchlist.reviewer_assign", actor=actor, target=watchlist,
            changes={"reviewer": reviewer.get_username()})
+
+
+@transaction.atomic
+def watchlist_reviewer_unassign(*, actor, watchlist: Watchlist, reviewer) -> None:
+    """Takes back what watchlist_reviewer_assign gave: the review permission, and sight of the watchlist and its
+    images unless another grant still needs them (the authorising officer of an application that uses it: the
+    registry; the owning team's access is its group's, never touched here). Refused for a person who is not an
+    assigned reviewer."""
+    _require_build(actor, watchlist)
+    watchlist = _lock_watchlist(watchlist)
+    if not WatchlistUserObjectPermission.objects.filter(user=reviewer, content_object=watchlist,
+                                                        permission__codename="review_watchlist").exists():
+        raise ValidationError({"reviewer": f"{reviewer.get_username()} is not a reviewer of this watchlist."})
+    kept = registry.watchlist_access_kept(reviewer, watchlist)
+    removed = [perm for perm in REVIEWER_PERMS if perm == "review_watchlist" or not kept]
+    for perm in removed:
+        remove_perm(perm, reviewer, watchlist)
+    record(action=Action.ALTERATION, event="watchlist.reviewer_unassign", actor=actor, target=watchlist,
+           changes={"reviewer": reviewer.get_username(), "permissions": removed})
 
 
 def _draft_for_change(*, actor, watchlist: Watchlist) -> WatchlistVersion:

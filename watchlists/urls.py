@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.watchlist_create, name="create"),
     path("<int:pk>/", views.watchlist_detail, name="detail"),
     path("<int:pk>/reviewer/", views.watchlist_reviewer_assign, name="reviewer_assign"),
+    path("<int:pk>/reviewer/remove/", views.watchlist_reviewer_unassign, name="reviewer_unassign"),
     path("<int:pk>/freeze/", views.watchlist_freeze, name="freeze"),
     path("<int:pk>/image-states.json", views.watchlist_image_states, name="image_states"),
     path("<int:pk>/entries/new/", views.entry_create, name="entry_create"),

@@ -154,6 +154,19 @@ def watchlist_reviewer_assign(request, pk: int):
 
 @login_required
 @require_POST
+def watchlist_reviewer_unassign(request, pk: int):
+    watchlist = selectors.watchlist_get(request.user, pk, "watchlists.build_watchlist")
+    reviewer = next((r for r in _assigned_reviewers(watchlist) if str(r.pk) == request.POST.get("reviewer")), None)
+    if reviewer is None:
+        messages.error(request, "Choose one of the watchlist's assigned reviewers to remove.")
+        return redirect("watchlists:detail", pk=watchlist.pk)
+    services.watchlist_reviewer_unassign(actor=request.user, watchlist=watchlist, reviewer=reviewer)
+    messages.success(request, f"{reviewer.get_full_name() or reviewer.username} no longer reviews this watchlist.")
+    return redirect("watchlists:detail", pk=watchlist.pk)
+
+
+@login_required
+@require_POST
 def watchlist_freeze(request, pk: int):
     watchlist = selectors.watchlist_get(request.user, pk, "watchlists.build_watchlist")
     try:

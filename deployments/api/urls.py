@@ -17,6 +17,8 @@ urlpatterns = [
     path("deployments/<int:pk>/leaflets/", views.DeploymentLeafletCreateApi.as_view(), name="deployment-leaflet-add"),
     path("deployments/<int:pk>/operators/", views.DeploymentOperatorAssignApi.as_view(),
          name="deployment-operator-assign"),
+    path("deployments/<int:pk>/operators/remove/", views.DeploymentOperatorUnassignApi.as_view(),
+         name="deployment-operator-unassign"),
     path("authorisations/<int:pk>/confirm/", views.AuthorisationConfirmApi.as_view(), name="authorisation-confirm"),
     path("signage/<int:pk>/removed/", views.SignageRemovedApi.as_view(), name="signage-removed"),
     path("edge-nodes/", views.EdgeNodeListCreateApi.as_view(), name="edge-node-list"),

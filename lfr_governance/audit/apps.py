@@ -9,6 +9,8 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from lfr_governance.registry import registry
 
-        from . import retention
+        from . import health, retention
 
         registry.register_data_kinds(retention.data_kinds)
+        # A stale checkpoint: rows left unsigned for longer than a few of beat's intervals.
+        registry.register_health_check("audit_checkpoint", health.audit_checkpoint_check)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import sign_in
+from tests.conftest import TEST_PASSWORD, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,3 +34,34 @@ def test_wrong_password_shows_an_error_summary(live_server, page, users):
     sign_in(page, live_server.url, "dpo", password="wrong-password")
     assert page.get_by_role("alert").get_by_text("There is a problem").is_visible()
     assert page.url.endswith("/login/")
+
+
+def test_first_sign_in_shows_a_qr_code_that_scans_to_the_set_up_address_and_enrols(live_server, page, users):
+    """The enrolment page's QR code, as the browser draws it, read back by OpenCV's QR decoder: it is the set-up
+    address the page also gives as text; a code from that key (as an app would compute it) completes enrolment."""
+    import base64
+    from urllib.parse import parse_qs, urlsplit
+
+    import cv2
+    import numpy as np
+    from django_otp.oath import totp
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("dpo")
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/mfa/enrol/**")
+    qr = page.get_by_test_id("mfa-qr").locator("svg")
+    assert qr.get_by_text("QR code of the set-up address").count() == 1  # its accessible name (<title>)
+    png = qr.screenshot()
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    page.get_by_text("Set-up address for apps that take one").click()
+    address = page.get_by_test_id("mfa-config-url").inner_text()
+    assert decoded == address and address.startswith("otpauth://totp/")
+    secret = parse_qs(urlsplit(address).query)["secret"][0]
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    page.get_by_label("Code").fill(f"{totp(key):06d}")
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_test_id("recovery-codes").is_visible()

@@ -48,16 +48,10 @@ CONFIG = schemathesis.config.SchemathesisConfig.from_dict({
     "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
 })
 
-# (operation, check name) -> the finding. Filled from what the fuzzing found; see the module docstring.
-_PAGING = ("a `limit` or `offset` out of range ({example}) answers 400 `invalid` naming the field (as the README "
-           "says), but the operation documents only 200 and 403, and the schema gives limit/offset no minimum")
-KNOWN: dict[tuple[str, str], str] = {
-    ("GET /api/v1/deployments/", "status_code_conformance"): _PAGING.format(example="limit=-1462927917493"),
-    ("GET /api/v1/watchlists/", "status_code_conformance"): _PAGING.format(example="offset=-241"),
-    ("POST /api/v1/deployments/{id}/authorise/", "status_code_conformance"):
-        "a multipart/form-data body (a documented request type) whose part names are not UTF-8 answers 415 "
-        "`unsupported_media_type` with media type \"\" in the message; 415 is not documented for the operation",
-}
+# (operation, check name) -> the finding. Filled from what the fuzzing found; see the module docstring. Empty: the
+# five pinned at first are fixed (error bodies' shape; 400 on every paginated list and 415 on every operation with a
+# body, documented by lfr_governance/schema.py), each held by its own test besides this run.
+KNOWN: dict[tuple[str, str], str] = {}
 
 # Which fixture object a `{pk}` names, by the path's first segment under /api/v1/.
 PK_OBJECT = {"watchlists": "watchlist", "versions": "version", "entries": "entry", "images": "image",

@@ -7,7 +7,7 @@ answers are classes: "ok" (2xx, or 3xx to a page of the site other than sign-in)
 "bad" (400: through the permission check, refused on input), "401", "forbidden" (403), "hidden" (404), "405",
 "conflict" (409). Each request runs in a savepoint that is rolled back, so every person asks of the same state.
 
-Count checked: 97 URL patterns x 8 people x 2 methods = 1552 (printed by the collecting test), plus 12 valid-body
+Count checked: 102 URL patterns x 8 people x 2 methods = 1632 (printed by the collecting test), plus 16 valid-body
 refusals.
 
 An empty POST shows whether a person passes the access check, and most transitions of /api/v1/ validate the
@@ -105,6 +105,9 @@ TABLE: dict[str, tuple] = {
         reviewer=("ok", "405"), authorising_officer=("ok", "405"), all=("hidden", "405")),
     "watchlists:reviewer_assign": row(WL, anonymous=("login", "login"), intelligence_officer=("405", "bad"),
         all=("405", "hidden")),
+    # An empty POST names no reviewer (or operator): the owning team is sent back to the page with the error.
+    "watchlists:reviewer_unassign": row(WL, anonymous=("login", "login"), intelligence_officer=("405", "ok"),
+        all=("405", "hidden")),
     "watchlists:freeze": row(WL, anonymous=("login", "login"), intelligence_officer=("405", "bad"),
         all=("405", "hidden")),
     "watchlists:image_states": row(WL, anonymous=("login", "login"), intelligence_officer=("ok", "405"),
@@ -164,6 +167,8 @@ TABLE: dict[str, tuple] = {
         all=("405", "hidden")),
     "deployments:operator_assign": row(DEP, anonymous=("login", "login"), intelligence_officer=("405", "bad"),
         all=("405", "hidden")),
+    "deployments:operator_unassign": row(DEP, anonymous=("login", "login"), intelligence_officer=("405", "ok"),
+        all=("405", "hidden")),
     "deployments:review": row(DEP, anonymous=("login", "login"), intelligence_officer=("405", "bad"),
         all=("405", "hidden")),
     "deployments:edge_nodes": row(NONE, anonymous=("login", "login"), administrator=("ok", "405"),
@@ -177,6 +182,9 @@ TABLE: dict[str, tuple] = {
     "watchlists_api:watchlist-detail": row(WL, anonymous=("forbidden", "forbidden"), intelligence_officer=("ok", "405"),
         reviewer=("ok", "405"), authorising_officer=("ok", "405"), all=("hidden", "405")),
     "watchlists_api:watchlist-reviewer-assign": row(WL, anonymous=("forbidden", "forbidden"),
+        intelligence_officer=("405", "bad"), reviewer=("405", "bad"), authorising_officer=("405", "bad"),
+        all=("405", "hidden")),
+    "watchlists_api:watchlist-reviewer-unassign": row(WL, anonymous=("forbidden", "forbidden"),
         intelligence_officer=("405", "bad"), reviewer=("405", "bad"), authorising_officer=("405", "bad"),
         all=("405", "hidden")),
     "watchlists_api:watchlist-entries": row(WL, anonymous=("forbidden", "forbidden"),
@@ -238,6 +246,9 @@ TABLE: dict[str, tuple] = {
     "deployments_api:deployment-operator-assign": row(DEP, anonymous=("forbidden", "forbidden"),
         intelligence_officer=("405", "bad"), authorising_officer=("405", "bad"), operator=("405", "bad"),
         all=("405", "hidden")),
+    "deployments_api:deployment-operator-unassign": row(DEP, anonymous=("forbidden", "forbidden"),
+        intelligence_officer=("405", "bad"), authorising_officer=("405", "bad"), operator=("405", "bad"),
+        all=("405", "hidden")),
     "deployments_api:authorisation-confirm": row(AUTH, anonymous=("forbidden", "forbidden"),
         intelligence_officer=("405", "bad"), authorising_officer=("405", "bad"), operator=("405", "bad"),
         all=("405", "hidden")),
@@ -259,6 +270,7 @@ TABLE: dict[str, tuple] = {
     "matching:feed": row(DEP, anonymous=("login", "login"), operator=("ok", "405"), all=("hidden", "405")),
     "matching:probe": row(ALERT, anonymous=("login", "login"), operator=("ok", "405"), all=("hidden", "405")),
     "matching:reference": row(ALERT, anonymous=("login", "login"), operator=("ok", "405"), all=("hidden", "405")),
+    "matching:sightings": row(ALERT, anonymous=("login", "login"), operator=("ok", "405"), all=("hidden", "405")),
     "matching:adjudicate": row(ALERT, anonymous=("login", "login"), operator=("405", "ok"), all=("405", "hidden")),
     "matching:outcome": row(ALERT, anonymous=("login", "login"), operator=("405", "ok"), all=("405", "hidden")),
     "api-schema": row(NONE, anonymous=("ok", "405"), all=("ok", "405")),
@@ -342,6 +354,8 @@ REFUSED_WITH_VALID_BODY = [
     ("operator", "api", "deployments_api:deployment-cancel", DEP, {"reason": "The operator wants to stop early."}),
     ("operator", "api", "deployments_api:deployment-operator-assign", DEP, {"operator": "operator"}),
     ("authorising_officer", "api", "deployments_api:deployment-operator-assign", DEP, {"operator": "operator"}),
+    ("operator", "api", "deployments_api:deployment-operator-unassign", DEP, {"operator": "operator"}),
+    ("authorising_officer", "api", "deployments_api:deployment-operator-unassign", DEP, {"operator": "operator"}),
     ("operator", "api", "deployments_api:deployment-review", DEP, {"what_happened": "Nothing."}),
     ("intelligence_officer", "api", "watchlists_api:version-destroy", VERSION, {"reason": "Not mine to destroy."}),
     ("reviewer", "api", "watchlists_api:version-destroy", VERSION, {"reason": "Not mine to destroy."}),
@@ -349,6 +363,8 @@ REFUSED_WITH_VALID_BODY = [
     ("authorising_officer", "api", "watchlists_api:entry-review", ENTRY, {"decision": "approve"}),
     ("authorising_officer", "api", "watchlists_api:watchlist-reviewer-assign", WL, {"reviewer": "reviewer"}),
     ("reviewer", "api", "watchlists_api:watchlist-reviewer-assign", WL, {"reviewer": "reviewer"}),
+    ("authorising_officer", "api", "watchlists_api:watchlist-reviewer-unassign", WL, {"reviewer": "reviewer"}),
+    ("reviewer", "api", "watchlists_api:watchlist-reviewer-unassign", WL, {"reviewer": "reviewer"}),
     ("operator", "api", "watchlists_api:watchlist-list", NONE,
      {"operation_name": "Operation Elsewhere", "objective": "Not an operator's job",
       "intelligence_case_ref": "CASE/2026/99"}),

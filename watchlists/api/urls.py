@@ -8,6 +8,8 @@ urlpatterns = [
     path("watchlists/<int:pk>/", views.WatchlistDetailApi.as_view(), name="watchlist-detail"),
     path("watchlists/<int:pk>/reviewers/", views.WatchlistReviewerAssignApi.as_view(),
          name="watchlist-reviewer-assign"),
+    path("watchlists/<int:pk>/reviewers/remove/", views.WatchlistReviewerUnassignApi.as_view(),
+         name="watchlist-reviewer-unassign"),
     path("watchlists/<int:pk>/entries/", views.WatchlistEntryListCreateApi.as_view(), name="watchlist-entries"),
     path("watchlists/<int:pk>/freeze/", views.WatchlistFreezeApi.as_view(), name="watchlist-freeze"),
     path("watchlists/<int:pk>/imports/", views.WatchlistImportCreateApi.as_view(), name="watchlist-import-start"),

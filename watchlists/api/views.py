@@ -9,7 +9,7 @@ lfr_governance.api.exception_handler, so no view catches them. Transitions are P
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -172,21 +172,40 @@ class WatchlistDetailApi(APIView):
         return Response(_watchlist_data(selectors.watchlist_get(request.user, pk)))
 
 
-class WatchlistReviewerAssignApi(APIView):
-    @extend_schema(
-        operation_id="watchlist_reviewer_assign", tags=TAGS, summary="Assign a reviewer",
-        description="Gives a person holding the reviewer role access to review this watchlist's entries.",
-        request=ReviewerAssignInputSerializer,
-        responses={200: ReviewerAssignOutputSerializer, **_errors(400, 403, 404)},
-    )
+class _WatchlistReviewerChangeApi(APIView):
+    """Gives or takes back one reviewer's assignment (the subclass names the service and documents it)."""
+
+    change = None
+
     def post(self, request, pk: int):
         watchlist = selectors.watchlist_get(request.user, pk)
         serializer = ReviewerAssignInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         reviewer = serializer.validated_data["reviewer"]
-        services.watchlist_reviewer_assign(actor=request.user, watchlist=watchlist, reviewer=reviewer)
-        assigned = {"watchlist": watchlist.pk, "reviewer": reviewer.get_username()}
-        return Response(ReviewerAssignOutputSerializer(assigned).data)
+        type(self).change(actor=request.user, watchlist=watchlist, reviewer=reviewer)
+        return Response(ReviewerAssignOutputSerializer({"watchlist": watchlist.pk,
+                                                        "reviewer": reviewer.get_username()}).data)
+
+
+@extend_schema_view(post=extend_schema(
+    operation_id="watchlist_reviewer_assign", tags=TAGS, summary="Assign a reviewer",
+    description="Gives a person holding the reviewer role access to review this watchlist's entries.",
+    request=ReviewerAssignInputSerializer,
+    responses={200: ReviewerAssignOutputSerializer, **_errors(400, 403, 404)},
+))
+class WatchlistReviewerAssignApi(_WatchlistReviewerChangeApi):
+    change = staticmethod(services.watchlist_reviewer_assign)
+
+
+@extend_schema_view(post=extend_schema(
+    operation_id="watchlist_reviewer_unassign", tags=TAGS, summary="Remove a reviewer",
+    description="Takes back a reviewer's assignment: they no longer review, and no longer see the watchlist "
+                "unless they are the authorising officer of an application that uses it.",
+    request=ReviewerAssignInputSerializer,
+    responses={200: ReviewerAssignOutputSerializer, **_errors(400, 403, 404)},
+))
+class WatchlistReviewerUnassignApi(_WatchlistReviewerChangeApi):
+    change = staticmethod(services.watchlist_reviewer_unassign)
 
 
 class WatchlistFreezeApi(APIView):
