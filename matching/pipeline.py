@@ -335,8 +335,9 @@ def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: 
         _alerts_write(pending, result, watchlist=watchlist, context=context, node_id=node_id, camera=camera,
                       received_at=received_at)
     now = time.time()
-    face_deletions = tuple(max(0.0, (now - received) * 1000.0) for track in outcome.ended if not track.confirmed
-                           for received in track.receipts)
+    # Non-match faces whose every trace is gone now: this frame's (unless their track kept one), and those whose
+    # template or thumbnail their track let go (replaced, dropped when ruled out, or the track ended).
+    face_deletions = tuple(max(0.0, (now - received) * 1000.0) for received in camera_tracks.take_released())
     result.track_state = frames.TrackState(key, camera_tracks.dumps() if camera_tracks.tracks else None,
                                            tracks.ttl_milliseconds(), tracks.face_deletion_key(deployment_id),
                                            face_deletions)

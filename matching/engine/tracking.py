@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-RECEIPTS_KEPT = 64  # per track: receipt times of its faces, for the deletion latency measured at its end
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,10 @@ class Track:
     entry: Hashable = None  # the entry it alerted for, once confirmed
     alert_id: int | None = None  # the pipeline's alert for it, once made
     misses_good: int = 0  # good-quality embeddings with no score at threshold
-    receipts: list[float] = field(default_factory=list)
+    # Receipt times of the faces whose template and thumbnail the track holds: the only data of any face it keeps
+    # (one template, one thumbnail); every other face's data is gone when its frame is.
+    template_rx: float | None = None
+    appearance_rx: float | None = None
     probe_quality: float = 0.0  # the quality of the face its alert's probe crop shows (the pipeline keeps it)
     appearance: np.ndarray | None = None  # its last face's thumbnail vector
 
@@ -227,6 +229,23 @@ class CameraTracks:
     def __init__(self, rule: TrackingRule, tracks: list[Track] | None = None):
         self.rule = rule
         self.tracks: list[Track] = tracks or []
+        # Receipt times of non-match faces (of tracks not confirmed) whose every trace the tracks have let go since
+        # the last take_released(): their frame's, or, for a face the track held, the moment it was replaced,
+        # dropped or its track ended. The pipeline turns them into deletion latencies.
+        self.released: list[float] = []
+
+    def take_released(self) -> list[float]:
+        released, self.released = self.released, []
+        return released
+
+    def _let_go(self, track: Track, rx: float | None) -> None:
+        if rx is None or rx in (track.template_rx, track.appearance_rx) or track.confirmed:
+            return
+        self.released.append(rx)
+
+    def _drop_template(self, track: Track) -> None:
+        old, track.template, track.template_rx = track.template_rx, None, None
+        self._let_go(track, old)
 
     # --- joining ---------------------------------------------------------------------------------
 
@@ -321,13 +340,19 @@ class CameraTracks:
         threshold may follow as the runner-up."""
         track, obs = assignment.track, assignment.observation
         track.faces += 1
+        event = self._observe(track, obs, template, candidates)
+        # This face's data goes with its frame unless the track kept its template or thumbnail.
+        self._let_go(track, obs.received_at)
+        return event
+
+    def _observe(self, track: Track, obs: Observation, template: np.ndarray | None,
+                 candidates: Sequence[Candidate]) -> Confirmed | Sighting | None:
         if obs.t >= track.last_t:  # a late (out-of-order) face joins, but does not move the track back
             track.last_t, track.box = obs.t, obs.box if obs.box is not None else track.box
             if obs.appearance is not None:
-                track.appearance = obs.appearance
+                old, track.appearance, track.appearance_rx = track.appearance_rx, obs.appearance, obs.received_at
+                self._let_go(track, old)
         track.first_t = min(track.first_t, obs.t)
-        if not track.confirmed and len(track.receipts) < RECEIPTS_KEPT:
-            track.receipts.append(obs.received_at)
         above = [c for c in candidates if c.score >= self.rule.threshold]
         if template is None:
             track.since_embedded += 1
@@ -335,10 +360,18 @@ class CameraTracks:
         track.embedded += 1
         track.since_embedded = 0
         if obs.quality >= track.best_quality or track.template is None:
+            old = track.template_rx
             track.best_quality, track.template = obs.quality, np.asarray(template, dtype=np.float32).copy()
+            track.template_rx = obs.received_at
+            self._let_go(track, old)
         if not above:
             if obs.quality >= self.rule.good_quality:
                 track.misses_good += 1
+            if track.ruled_out and track.box is not None:
+                # Ruled out: its template is not kept (its box and thumbnail carry it; a face that stops looking
+                # like the last is compared again, and anyone on the watchlist who steps in is found then). A track
+                # of crops, which has no box, keeps it: crops join their track by template.
+                self._drop_template(track)
             if track.confirmed:
                 own = next((c for c in candidates if c.entry == track.entry), None)
                 return Sighting(track, obs, own.score if own else None, own.image if own else None)
@@ -380,11 +413,21 @@ class CameraTracks:
         ended = [track for track in self.tracks if self._gap_passed(track, t)]
         if ended:
             self.tracks = [track for track in self.tracks if not self._gap_passed(track, t)]
+        self._forget(ended)
         return ended
 
     def end_all(self) -> list[Track]:
         ended, self.tracks = self.tracks, []
+        self._forget(ended)
         return ended
+
+    def _forget(self, ended: list[Track]) -> None:
+        for track in ended:
+            held = {track.template_rx, track.appearance_rx} - {None}
+            track.template = track.appearance = None
+            track.template_rx = track.appearance_rx = None
+            for rx in held:
+                self._let_go(track, rx)
 
     # --- between frames --------------------------------------------------------------------------
 
@@ -415,7 +458,8 @@ def _track_dict(track: Track) -> dict:
         "tpl": _b64(track.template),
         # JSON keys are strings: the entries go as pairs so that integer entry ids come back as integers.
         "hits": [[entry, [_hit_dict(h) for h in hits]] for entry, hits in track.hits.items()],
-        "entry": track.entry, "alert": track.alert_id, "misses": track.misses_good, "rx": track.receipts,
+        "entry": track.entry, "alert": track.alert_id, "misses": track.misses_good,
+        "trx": track.template_rx, "arx": track.appearance_rx,
         "pq": track.probe_quality, "app": _b64(track.appearance),
     }
 
@@ -426,7 +470,7 @@ def _track_from(d: dict) -> Track:
         ref=d["ref"], first_t=d["first_t"], last_t=d["last_t"], box=tuple(d["box"]) if d["box"] else None,
         faces=d["faces"], embedded=d["embedded"], since_embedded=d["since"], best_quality=d["bq"], template=template,
         hits={entry: [Hit(*h) for h in hits] for entry, hits in d["hits"]}, entry=d["entry"], alert_id=d["alert"],
-        misses_good=d["misses"], receipts=list(d["rx"]), probe_quality=d.get("pq", 0.0),
+        misses_good=d["misses"], template_rx=d.get("trx"), appearance_rx=d.get("arx"), probe_quality=d.get("pq", 0.0),
         appearance=_array(d.get("app")),
     )
 

@@ -125,7 +125,7 @@ def test_a_threshold_above_every_score_alerts_nobody(footage: dict[str, Path]) -
     output = rehearse("--references", str(footage["references"]), "--video", str(footage["video"]),
                       "--threshold", "0.95", "--k", "1")
     assert "ALERT" not in output and "threshold 0.95, k 1" in output
-    assert output.endswith("Frames: 47. Tracks: 3. Faces: 57 (15 embedded). Alerts: 0. "
+    assert output.endswith("Frames: 47. Tracks: 3. Faces: 57 (16 embedded). Alerts: 0. "
                            "Tracks ended without an alert: 3 (0 candidates not confirmed).\n")
 
 

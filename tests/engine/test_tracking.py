@@ -324,3 +324,36 @@ def test_no_faces_ends_tracks_and_does_nothing_else() -> None:
 def test_rule_refuses_nonsense(bad: dict) -> None:
     with pytest.raises(ValueError):
         TrackingRule(**bad)
+
+
+def test_a_non_match_track_keeps_at_most_two_faces_data_and_lets_each_go() -> None:
+    """Deletion per face: a stranger's track holds one template and one thumbnail at most; every other face's data
+    is released with its frame, a held one when it is replaced or dropped (ruled out), the rest when the track
+    ends. Each face is released exactly once, and none of a confirmed track's."""
+    rule = TrackingRule(threshold=THRESHOLD)
+    tracks = CameraTracks(rule)
+    stranger = PEOPLE["bob"]
+    thumbnails = np.eye(144, dtype=np.float32)
+    for n in range(10):
+        obs = Observation(f"f{n}", 0, n * 0.2, box_at(100 + 3 * n), 0.9, received_at=1000.0 + n,
+                          appearance=thumbnails[0])
+        (assignment,) = tracks.assign([obs])
+        tracks.observe(assignment, stranger if assignment.embed else None, [])
+        track = assignment.track
+        held = {track.template_rx, track.appearance_rx} - {None}
+        assert len(held) <= 2 and held <= {1000.0 + k for k in range(n + 1)}
+    assert track.ruled_out and track.template is None  # ruled out: its template was dropped
+    released_while_seen = tracks.take_released()
+    assert len(released_while_seen) == 9 and 1009.0 not in released_while_seen  # the last face's thumbnail is held
+    tracks.end(10.0)
+    assert tracks.take_released() == [1009.0] and tracks.tracks == []
+    assert sorted(released_while_seen + [1009.0]) == [1000.0 + k for k in range(10)]
+
+
+def test_the_faces_of_a_confirmed_track_are_not_counted_as_non_match_deletions() -> None:
+    tracks = CameraTracks(TrackingRule(threshold=THRESHOLD, confirm_frames=1))
+    obs = Observation("f0", 0, 0.0, box_at(100), 0.9, received_at=5.0)
+    (assignment,) = tracks.assign([obs])
+    assert isinstance(tracks.observe(assignment, PEOPLE["alice"], [Candidate("alice", 0.9, "a.jpg")]), Confirmed)
+    tracks.end(10.0)
+    assert tracks.take_released() == []

@@ -43,8 +43,13 @@ from .frames import ENROLMENT, BenchmarkFrame
 # --- Setting up a deployment of its own -------------------------------------------------------
 
 
-def benchmark_deployment_setup(*, faces_dir: Path, nodes: int, stdout=print):
-    """A live deployment over a frozen watchlist of the seven, with `nodes` edge nodes: (deployment, tokens)."""
+# The crowd scene's people on the watchlist (the other three are strangers: their tracks are ruled out and deleted).
+CROWD_WATCHLISTED = ("person01", "person02")
+
+
+def benchmark_deployment_setup(*, faces_dir: Path, nodes: int, stdout=print, enrol=None):
+    """A live deployment over a frozen watchlist of the seven (or those of them named in `enrol`), with `nodes` edge
+    nodes: (deployment, tokens)."""
     run = clock.now().strftime("%Y%m%d-%H%M%S")
     team = team_get_or_create(name="Benchmark unit")
     people = {}
@@ -59,6 +64,8 @@ def benchmark_deployment_setup(*, faces_dir: Path, nodes: int, stdout=print):
     wl.watchlist_reviewer_assign(actor=people["intel"], watchlist=watchlist, reviewer=people["reviewer"])
     folder = Path(faces_dir) / "deepface"
     for person, image in ENROLMENT.items():
+        if enrol is not None and person not in enrol:
+            continue
         entry = wl.entry_create(actor=people["intel"], watchlist=watchlist, subject_ref=f"BENCH-{person}",
                                 category="warrant", offence="", legal_basis="pace_custody", image_source="custody",
                                 image_capture_date=date(2025, 1, 1), intelligence_ref=f"BENCH/{person}",

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--scene", choices=["photos", "crowd"], default="photos",
                             help="photos: one photograph per frame, each its own passer-by (the per-frame path at its "
                                  "heaviest); crowd: each node's camera shows five people walking across the view, "
-                                 "in a loop (tracking, one alert per person, track reuse).")
+                                 "in a loop (tracking, one alert per person, track reuse; with --setup two of the five are on the watchlist).")
         parser.add_argument("--warmup", type=int, default=3, help="Frames per node sent first and not measured.")
         parser.add_argument("--in-flight", type=int, default=4, help="Concurrent POSTs per node at most.")
         parser.add_argument("--drain-timeout", type=float, default=120.0,
@@ -62,8 +62,9 @@ class Command(BaseCommand):
         size = frame_size(options["size"])
         bench.PROCESS_MATCH.update(worker=options["worker_match"], web=options["web_match"])
         if options["setup"]:
-            deployment, tokens = bench.benchmark_deployment_setup(faces_dir=faces_dir, nodes=options["nodes"],
-                                                                  stdout=self.stdout.write)
+            deployment, tokens = bench.benchmark_deployment_setup(
+                faces_dir=faces_dir, nodes=options["nodes"], stdout=self.stdout.write,
+                enrol=bench.CROWD_WATCHLISTED if options["scene"] == "crowd" else None)
         else:
             tokens = options["tokens"]
             if not tokens:
