@@ -50,16 +50,6 @@ def deployment_alerts(deployment: Deployment) -> QuerySet:
     return deployment.alerts.select_related("entry", "edge_node", "decided_by", "outcome_by")
 
 
-def alerts_after(deployment: Deployment, after_id: int, limit: int = 100, have=()) -> list[Alert]:
-    """Alerts above `after_id` except those in `have`, oldest first (at most `limit` of the newest).
-
-    Workers commit alerts out of id order, so a console asks from a little below the highest id it holds and
-    names the ones it has: an alert committed late under a lower id still reaches it.
-    """
-    newest = deployment_alerts(deployment).filter(pk__gt=after_id).exclude(pk__in=list(have)).order_by("-pk")[:limit]
-    return sorted(newest, key=lambda a: a.pk)
-
-
 def alerts_awaiting_decision(deployment: Deployment) -> int:
     return deployment.alerts.filter(decision="").count()
 
@@ -241,7 +231,11 @@ def console_alerts(deployment: Deployment, show: str) -> QuerySet:
 
 def console_alerts_new(deployment: Deployment, show: str, *, after_id: int, have=(), limit: int = 100) -> list[Alert]:
     """The console's alerts above `after_id` under its filter, except those it holds (`have`), oldest first (at most
-    `limit` of the newest): as `alerts_after`, which explains the window."""
+    `limit` of the newest).
+
+    Workers commit alerts out of id order, so a console asks from a little below the highest id it holds and
+    names the ones it has: an alert committed late under a lower id still reaches it.
+    """
     newest = (console_alerts(deployment, show).filter(pk__gt=after_id).exclude(pk__in=list(have))
               .order_by("-pk")[:limit])
     return sorted(newest, key=lambda a: a.pk)

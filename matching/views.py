@@ -187,7 +187,7 @@ def _ids(value: str, limit: int) -> list[int]:
 @require_GET
 def feed(request, pk: int):
     """The console's poll. `show` (awaiting, decided, all) filters; `have` names the alerts the page holds and
-    `after` the floor of its window (see selectors.alerts_after). Answers the new alerts (each one audited as
+    `after` the floor of its window (see selectors.console_alerts_new). Answers the new alerts (each one audited as
     viewed), or with `hold=1` only their ids (nothing shown, nothing audited: the page offers to show them), the
     current state of each alert held (decision, sightings, best probe), and the counts awaiting a decision."""
     deployment = selectors.deployment_operated_get(request.user, pk)
