@@ -165,13 +165,14 @@ def decode_payload(payload: bytes) -> tuple[str, bytes | list[DetectionCrop]]:
 # --- Worker side ------------------------------------------------------------------------------
 
 
-def payload_fetch(deployment_id: int, node_id: int, frame_id: str) -> tuple[bool, bytes | None]:
-    """(already done, payload). The payload stays in Redis until `frame_finish`, so a crash loses nothing."""
+def payload_fetch(deployment_id: int, node_id: int, frame_id: str) -> tuple[bytes | None, bytes | None]:
+    """(the done marker, None if not done; payload). The payload stays in Redis until `frame_finish`, so a crash
+    loses nothing; a done marker other than COUNTED carries counts still to be written."""
     pipe = client().pipeline()
-    pipe.exists(done_key(node_id, frame_id))
+    pipe.get(done_key(node_id, frame_id))
     pipe.get(payload_key(deployment_id, node_id, frame_id))
     done, payload = pipe.execute()
-    return bool(done), payload
+    return done, payload
 
 
 @dataclass
@@ -186,14 +187,20 @@ class TrackState:
     face_deletions_ms: tuple[float, ...] = ()
 
 
+COUNTED = b"1"
+
+
 def frame_finish(deployment_id: int, node_id: int, frame_id: str, deletion_ms: float,
-                 tracks: TrackState | None = None) -> None:
+                 tracks: TrackState | None = None, counts: bytes = COUNTED) -> None:
     """Deletes the payload and marks the frame done, atomically (MULTI/EXEC), with the frame's deletion
     latency (a number only) added to the deployment's samples and the camera's tracks saved (or deleted) in the
-    same round trip: a frame is either finished with its effect on the tracks, or not at all."""
+    same round trip: a frame is either finished with its effect on the tracks, or not at all.
+
+    The done marker holds the frame's counts (numbers only) until `frame_counted` says they are in the database: a
+    worker killed between the two leaves them for the redelivered message to write, never lost or written twice."""
     pipe = client().pipeline(transaction=True)
     pipe.delete(payload_key(deployment_id, node_id, frame_id))
-    pipe.set(done_key(node_id, frame_id), b"1", ex=settings.LFR_EDGE_FRAME_ID_TTL_SECONDS)
+    pipe.set(done_key(node_id, frame_id), counts, ex=settings.LFR_EDGE_FRAME_ID_TTL_SECONDS)
     _sample_queue(pipe, deletion_samples_key(deployment_id), [deletion_ms])
     if tracks is not None:
         if tracks.data:
@@ -203,6 +210,11 @@ def frame_finish(deployment_id: int, node_id: int, frame_id: str, deletion_ms: f
         if tracks.face_deletions_ms:
             _sample_queue(pipe, tracks.face_deletions_key, tracks.face_deletions_ms)
     pipe.execute()
+
+
+def frame_counted(node_id: int, frame_id: str) -> None:
+    """The frame's counts are in the database: its done marker no longer carries them."""
+    client().set(done_key(node_id, frame_id), COUNTED, ex=settings.LFR_EDGE_FRAME_ID_TTL_SECONDS)
 
 
 def _sample_queue(pipe, key: str, milliseconds) -> None:

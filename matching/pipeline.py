@@ -24,6 +24,7 @@ a second alert.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -239,15 +240,18 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
     """The task body. Idempotent per frame; the payload is gone from Redis when it returns, and the camera's
     tracks hold what the frame added, in the same step."""
     done, payload = frames.payload_fetch(deployment_id, node_id, frame_id)
-    if done:
+    if done is not None:
         frames.payload_discard(deployment_id, node_id, frame_id)
+        if done != frames.COUNTED:  # finished, but its worker died before writing its counts: written now
+            _counts_write(deployment_id, node_id, frame_id, _counts_loads(done))
         return FrameResult("duplicate")
     if payload is None:
         # Nobody reached the frame within its TTL: Redis has already deleted it.
         deletion_ms = settings.LFR_FRAME_PAYLOAD_TTL_SECONDS * 1000.0
-        frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms)
-        _counts_record(deployment_id, FrameResult("expired"), deletion_ms)
-        return FrameResult("expired")
+        expired = FrameResult("expired")
+        frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms, counts=_counts_dumps(expired, deletion_ms))
+        _counts_write(deployment_id, node_id, frame_id, _counts_of(expired, deletion_ms))
+        return expired
     try:
         result = _database_waited(
             lambda: _frame_match(payload, deployment_id=deployment_id, node_id=node_id, frame_id=frame_id,
@@ -263,9 +267,9 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
         del payload
         # The payload is deleted by this call: its latency is measured now, from receipt.
         deletion_ms = max(0.0, (time.time() - received_at) * 1000.0)
-    frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms, result.track_state)
-    _database_waited(lambda: _counts_record(deployment_id, result, deletion_ms),
-                     until=time.time() + DATABASE_WAIT_COUNTS_SECONDS, what="the frame's counts")
+    frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms, result.track_state,
+                        counts=_counts_dumps(result, deletion_ms))
+    _counts_write(deployment_id, node_id, frame_id, _counts_of(result, deletion_ms))
     return result
 
 
@@ -527,8 +531,23 @@ def _sightings_insert(alert: Alert, rows: list[Sighting], item: PendingWrite, *,
     return len(rows)
 
 
-def _counts_record(deployment_id: int, result: FrameResult, deletion_ms: float) -> None:
-    counts.frame_finished(deployment_id, processed=result.status == "processed", faces=result.faces,
-                          alerts=result.alerts, deletion_ms=deletion_ms, tracks=result.tracks,
-                          candidates=result.candidates, tracks_alerted=result.tracks_alerted,
-                          sightings=result.sightings, embeddings=result.embeddings)
+def _counts_of(result: FrameResult, deletion_ms: float) -> dict:
+    return {"processed": result.status == "processed", "faces": result.faces, "alerts": result.alerts,
+            "deletion_ms": deletion_ms, "tracks": result.tracks, "candidates": result.candidates,
+            "tracks_alerted": result.tracks_alerted, "sightings": result.sightings, "embeddings": result.embeddings}
+
+
+def _counts_dumps(result: FrameResult, deletion_ms: float) -> bytes:
+    return json.dumps(_counts_of(result, deletion_ms), separators=(",", ":")).encode()
+
+
+def _counts_loads(data: bytes) -> dict:
+    return json.loads(data)
+
+
+def _counts_write(deployment_id: int, node_id: int, frame_id: str, figures: dict) -> None:
+    """The frame's counts into the database (waiting out a PostgreSQL restart), then its done marker cleared of
+    them. A crash in between writes them again on redelivery: a narrower window than losing them."""
+    _database_waited(lambda: counts.frame_finished(deployment_id, **figures),
+                     until=time.time() + DATABASE_WAIT_COUNTS_SECONDS, what="the frame's counts")
+    frames.frame_counted(node_id, frame_id)

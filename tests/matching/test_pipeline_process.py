@@ -80,7 +80,7 @@ def test_a_frame_rerun_before_it_was_finished_makes_no_second_alert(live, node, 
     """A worker that died after writing the alert but before deleting the payload: the rerun finds the alert."""
     post_frame(node.token, jpeg_of(face_bytes("img2.jpg")), frame_id="p-4")
     real_finish = frames.frame_finish
-    monkeypatch.setattr(frames, "frame_finish", lambda *a: (_ for _ in ()).throw(SystemExit("killed")))
+    monkeypatch.setattr(frames, "frame_finish", lambda *a, **k: (_ for _ in ()).throw(SystemExit("killed")))
     with pytest.raises(SystemExit):
         pipeline.frame_process(**published[0])
     monkeypatch.setattr(frames, "frame_finish", real_finish)
@@ -319,3 +319,24 @@ def test_a_frame_gives_up_on_postgresql_only_when_its_payload_would_have_expired
     monkeypatch.setattr(pipeline, "_alerts_write", lambda *a, **k: (_ for _ in ()).throw(OperationalError("down")))
     assert pipeline.frame_process(**message).status == "failed"
     assert not Alert.objects.exists() and frames.payload_keys() == []
+
+
+def test_counts_of_a_frame_finished_by_a_worker_that_died_are_written_on_redelivery(live, node, post_frame,
+                                                                                     face_bytes, published,
+                                                                                     monkeypatch):
+    """Killed after the frame was finished (payload gone, tracks saved) but before its counts were written: the
+    done marker carries the counts, the redelivered message writes them, once."""
+    from matching import counts as frame_counts
+
+    post_frame(node.token, jpeg_of(face_bytes("img2.jpg")), frame_id="c-1")
+    real = frame_counts.frame_finished
+    monkeypatch.setattr(frame_counts, "frame_finished", lambda *a, **k: (_ for _ in ()).throw(SystemExit("killed")))
+    with pytest.raises(SystemExit):
+        pipeline.frame_process(**published[0])
+    monkeypatch.setattr(frame_counts, "frame_finished", real)
+    assert frames.payload_keys() == [] and counters_of(live).frames_deleted == 0
+    assert pipeline.frame_process(**published[0]).status == "duplicate"
+    counters = counters_of(live)
+    assert (counters.frames_processed, counters.frames_deleted, counters.alerts) == (1, 1, 1)
+    assert pipeline.frame_process(**published[0]).status == "duplicate"  # a third delivery adds nothing
+    assert counters_of(live).frames_deleted == 1
