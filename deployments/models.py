@@ -55,7 +55,11 @@ class Deployment(models.Model):
     ends_at = models.DateTimeField()
     edge_nodes = models.ManyToManyField(EdgeNode, blank=True, related_name="deployments")
     watchlist_version = models.ForeignKey(WatchlistVersion, on_delete=models.PROTECT, related_name="deployments")
-    threshold = models.FloatField()
+    threshold = models.FloatField(help_text="The threshold for colour frames.")
+    threshold_greyscale = models.FloatField(
+        null=True, blank=True,
+        help_text="The threshold for greyscale (night-mode) frames; empty on applications made before it existed, "
+                  "whose greyscale frames use the colour threshold.")
     threshold_justification = models.TextField(blank=True)
     confirmation_frames = models.PositiveSmallIntegerField(
         "frames to confirm a match", default=2,
@@ -93,6 +97,10 @@ class Deployment(models.Model):
                 name="deployment_ao_not_applicant",
             ),
             models.CheckConstraint(condition=Q(threshold__gt=0) & Q(threshold__lt=1), name="deployment_threshold_range"),
+            models.CheckConstraint(
+                condition=Q(threshold_greyscale__isnull=True)
+                | (Q(threshold_greyscale__gt=0) & Q(threshold_greyscale__lt=1)),
+                name="deployment_threshold_greyscale_range"),
             models.CheckConstraint(condition=Q(confirmation_frames__gte=1) & Q(confirmation_frames__lte=10),
                                    name="deployment_confirmation_frames_range"),
         ]
@@ -210,6 +218,8 @@ class DeploymentCounters(models.Model):
     tracks_alerted = models.PositiveBigIntegerField(default=0)
     sightings = models.PositiveBigIntegerField(default=0)
     embeddings = models.PositiveBigIntegerField(default=0)
+    # Crops posted to `detections` in which no face was found (even with the border added): counted, not lost.
+    crops_without_face = models.PositiveBigIntegerField(default=0)
     deletion_ms_total = models.FloatField(default=0)
     deletion_ms_max = models.FloatField(default=0)
     # Outcomes of alerts since erased by retention, so the published record keeps its figures.
@@ -218,4 +228,6 @@ class DeploymentCounters(models.Model):
     erased_false_alerts = models.PositiveIntegerField(default=0)
     erased_engagements = models.PositiveIntegerField(default=0)
     erased_arrests = models.PositiveIntegerField(default=0)
+    # The perceived demographics operators recorded on false alerts since erased: {"age_band": {"25_34": 2}, ...}.
+    erased_false_alert_demographics = models.JSONField(default=dict, blank=True)
     updated_at = ClockDateTimeField(auto_now=True)

@@ -13,7 +13,7 @@ from django.db.models import Q
 from deployments.models import Deployment, EdgeNode
 from watchlists.models import ReferenceImage, WatchlistEntry
 
-from .choices import Decision, Imaging, Outcome
+from .choices import Decision, Imaging, Outcome, PerceivedAgeBand, PerceivedEthnicity, PerceivedGender
 
 
 def alert_probe_path(instance: "Alert", filename: str) -> str:
@@ -61,6 +61,11 @@ class Alert(models.Model):
     outcome_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     outcome_at = models.DateTimeField(null=True, blank=True)
+    # On a false alert the operator may record how the passer-by appeared (optional, fixed choices, never free text),
+    # so the published record can show who the false alerts fell on, as the Home Office publishes for its trials.
+    perceived_age_band = models.CharField(max_length=12, choices=PerceivedAgeBand.choices, blank=True)
+    perceived_gender = models.CharField(max_length=12, choices=PerceivedGender.choices, blank=True)
+    perceived_ethnicity = models.CharField(max_length=12, choices=PerceivedEthnicity.choices, blank=True)
 
     class Meta:
         ordering = ["-alerted_at", "-id"]

@@ -44,6 +44,9 @@ LFR_QUALITY_GATE = {
     "min_sharpness": 100.0,  # variance of the Laplacian of the aligned crop
     "max_yaw_ratio": 0.3,
     "max_roll_degrees": 25.0,
+    # Several faces: the largest is the subject where its area is at least this many times the next largest (a
+    # bystander behind the subject); otherwise the photo is refused as ambiguous.
+    "dominant_face_area_ratio": 4.0,
 }
 
 # The dates and times a person or an edge node may give: anything outside is a typing or clock error (a year 323

@@ -37,6 +37,9 @@ class QualityPolicy:
     min_detector_score: float
     max_yaw_ratio: float
     max_roll_degrees: float
+    # Where several faces are detected clearly, the largest is the subject if its area is at least this many times
+    # the next largest (4: the other face is at most half as wide, as a bystander behind the subject); else refused.
+    dominant_face_area_ratio: float
 
     @classmethod
     def merged(cls, *limits: Mapping[str, float]) -> QualityPolicy:
@@ -104,6 +107,15 @@ def subject_candidates(faces: Sequence[Face], policy: QualityPolicy) -> list[Fac
     return clear or list(faces)
 
 
+def dominant_face(faces: Sequence[Face], ratio: float) -> Face | None:
+    """The clearly largest face (area at least `ratio` times the next), or None where no face clearly dominates."""
+    ranked = sorted(faces, key=lambda face: face.width * face.height, reverse=True)
+    if len(ranked) < 2:
+        return ranked[0] if ranked else None
+    first, second = (face.width * face.height for face in ranked[:2])
+    return ranked[0] if first >= ratio * second else None
+
+
 def assess(faces: Sequence[Face], align: Callable[[Face], np.ndarray], policy: QualityPolicy) -> QualityResult:
     """Judge the detections of one enrolment image; align gives the aligned crop of a face."""
     faces = subject_candidates(faces, policy)
@@ -114,11 +126,13 @@ def assess(faces: Sequence[Face], align: Callable[[Face], np.ndarray], policy: Q
             "No face found: upload a photo in which the subject's face is clearly visible.",
             face_count=0,
         )
+    if len(faces) > 1 and (dominant := dominant_face(faces, policy.dominant_face_area_ratio)) is not None:
+        faces = [dominant]
     if len(faces) > 1:
         return QualityResult(
             False,
             QualityReason.MULTIPLE_FACES,
-            f"{len(faces)} faces found: upload a photo, or crop this one, so that only the subject's face is in it.",
+            f"{len(faces)} faces of similar size found: upload a photo, or crop this one, so that only the subject's face is in it.",
             face_count=len(faces),
         )
     face = faces[0]

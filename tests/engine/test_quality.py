@@ -87,3 +87,19 @@ def test_low_detector_score_and_turned_face_are_refused() -> None:
     assert assess([_face(turned)], _sharp, policy).reason is QualityReason.POSE_NOT_FRONTAL
     tilted = [[70, 100], [130, 150], [95, 150], [60, 180], [105, 210]]
     assert assess([_face(tilted)], _sharp, policy).reason is QualityReason.POSE_NOT_FRONTAL
+
+
+def test_a_clearly_dominant_face_is_the_subject_and_similar_faces_are_refused() -> None:
+    """LFW-style portraits often show a second, much smaller face: the largest is the subject when its area is at
+    least dominant_face_area_ratio times the next (policy); two faces of similar size stay ambiguous."""
+    policy = QualityPolicy(**QUALITY_GATE, min_detector_score=0.8)
+    subject = _face(FRONTAL)
+    bystander = Face(box=(300.0, 10.0, 360.0, 82.0), landmarks=np.array(FRONTAL, np.float32) * 0.3 + 300, score=0.95)
+    result = assess([bystander, subject], _sharp, policy)
+    assert result.accepted and result.face is subject, result
+    near_equal = Face(box=(300.0, 0.0, 480.0, 216.0), landmarks=np.array(FRONTAL, np.float32) + 300, score=0.95)
+    refused = assess([subject, near_equal], _sharp, policy)
+    assert refused.reason is QualityReason.MULTIPLE_FACES and refused.face_count == 2
+    assert "similar size" in refused.message
+    stricter = QualityPolicy(**{**QUALITY_GATE, "dominant_face_area_ratio": 20.0}, min_detector_score=0.8)
+    assert assess([bystander, subject], _sharp, stricter).reason is QualityReason.MULTIPLE_FACES
