@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import redis
 from django.conf import settings
+from django.db import models
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
@@ -16,7 +18,7 @@ from lfr_governance.permissions import NOT_FOUND, scope
 from watchlists.choices import VersionStatus
 
 from . import frames
-from .choices import Decision, Outcome
+from .choices import Decision, Outcome, PerceivedAgeBand, PerceivedEthnicity, PerceivedGender
 from .models import Alert, DeletionLatencyBucket, Sighting
 
 ALERT_PERM = "matching.view_alert"
@@ -54,7 +56,53 @@ def alerts_awaiting_decision(deployment: Deployment) -> int:
     return deployment.alerts.filter(decision="").count()
 
 
-def deployment_alert_figures(deployment: Deployment) -> dict[str, int | float | None]:
+@dataclass(frozen=True)
+class PerceivedAttribute:
+    """One thing an operator may record of how the passer-by of a false alert appeared: never free text."""
+
+    key: str  # its key in DeploymentCounters.erased_false_alert_demographics
+    field: str  # the Alert field, and the console form's field
+    label: str
+    choices: type[models.TextChoices]
+
+
+PERCEIVED_ATTRIBUTES = (
+    PerceivedAttribute("age_band", "perceived_age_band", "Age band", PerceivedAgeBand),
+    PerceivedAttribute("gender", "perceived_gender", "Gender", PerceivedGender),
+    PerceivedAttribute("ethnicity", "perceived_ethnicity", "Ethnicity", PerceivedEthnicity),
+)
+PERCEIVED_NOT_RECORDED = "not_recorded"
+
+
+def _erased_count(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def false_alerts_by_appearance(deployment: Deployment, false_alerts: int,
+                               counters: DeploymentCounters | None = None) -> list[dict]:
+    """False alerts per perceived age band, gender and ethnicity (live alerts and those retention erased): counts
+    only, no alert. Per attribute: its groups in their order (zeros shown), and those not recorded: the false alerts
+    without that attribute (an erased one counted before the attribute existed is not recorded too)."""
+    live = Alert.objects.filter(deployment=deployment, decision=Decision.FALSE_ALERT).aggregate(**{
+        f"{attribute.key}:{code}": Count("id", filter=Q(**{attribute.field: code}))
+        for attribute in PERCEIVED_ATTRIBUTES for code in attribute.choices.values})
+    erased = (counters.erased_false_alert_demographics if counters else None) or {}
+    table = []
+    for attribute in PERCEIVED_ATTRIBUTES:
+        kept = erased.get(attribute.key) if isinstance(erased.get(attribute.key), dict) else {}
+        rows = [{"code": code, "label": label,
+                 "false_alerts": int(live[f"{attribute.key}:{code}"] or 0) + _erased_count(kept.get(code))}
+                for code, label in attribute.choices.choices]
+        # A group no longer offered still counts, under its code.
+        rows += [{"code": code, "label": code, "false_alerts": _erased_count(n)} for code, n in sorted(kept.items())
+                 if code not in attribute.choices.values and code != PERCEIVED_NOT_RECORDED and _erased_count(n)]
+        recorded = sum(row["false_alerts"] for row in rows)
+        table.append({"key": attribute.key, "label": attribute.label, "rows": rows,
+                      "not_recorded": max(false_alerts - recorded, 0)})
+    return table
+
+
+def deployment_alert_figures(deployment: Deployment) -> dict[str, int | float | list | None]:
     """The alert figures of the published record, per passer-by: no personal data.
 
     An alert is one person's appearance (a track that confirmed, later sightings joined to it); passers-by are the
@@ -73,7 +121,7 @@ def deployment_alert_figures(deployment: Deployment) -> dict[str, int | float | 
     # Alerts erased by retention still count: their outcomes were kept as numbers when they went.
     erased = {"alerts": "erased_alerts", "true_alerts": "erased_true_alerts", "false_alerts": "erased_false_alerts",
               "engagements": "erased_engagements", "arrests": "erased_arrests"}
-    result: dict[str, int | float | None] = {
+    result: dict[str, int | float | list | None] = {
         key: int(value or 0) + (getattr(counters, erased[key]) if counters else 0) for key, value in figures.items()}
     passers_by = counters.tracks if counters else 0
     candidates = counters.candidates if counters else 0
@@ -87,6 +135,9 @@ def deployment_alert_figures(deployment: Deployment) -> dict[str, int | float | 
         "sightings": counters.sightings if counters else 0,
         "false_alert_rate": rate.rate,
         "false_alert_one_in": rate.one_in,
+        # The operators' perception of the passers-by of false alerts, per group (the published record's table).
+        "false_alerts_by_appearance": false_alerts_by_appearance(deployment, int(result["false_alerts"] or 0),
+                                                                 counters),
     })
     return result
 

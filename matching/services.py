@@ -36,7 +36,14 @@ from .choices import DECISIONS_TAKING_OUTCOME, Decision, Outcome
 from .landmarks import landmarks_problem
 from .models import Alert
 from .routing import frame_queue
-from .selectors import ADJUDICATE_PERM, OPERATE_PERM, deployment_problem, edge_counting_deployment
+from .selectors import (
+    ADJUDICATE_PERM,
+    OPERATE_PERM,
+    PERCEIVED_ATTRIBUTES,
+    PERCEIVED_NOT_RECORDED,
+    deployment_problem,
+    edge_counting_deployment,
+)
 
 EDGE_IMAGE_FORMATS = {"JPEG", "PNG"}
 # Redis or the broker unreachable: the node is told to retry (503), and nothing is kept.
@@ -265,21 +272,77 @@ def _lock(alert: Alert) -> Alert:
     return Alert.objects.select_for_update().select_related("entry").get(pk=alert.pk)
 
 
+def perceived_clean(perceived: dict[str, str] | None) -> dict[str, str]:
+    """How the passer-by appeared, as given (Alert field -> code), without the ones left not recorded. Only the
+    fixed codes are accepted: anything else is refused, field by field, and nothing is stored."""
+    perceived = dict(perceived or {})
+    known = {attribute.field: attribute for attribute in PERCEIVED_ATTRIBUTES}
+    errors = {name: "This is not something the console records of a passer-by." for name in perceived
+              if name not in known}
+    cleaned = {}
+    for name, attribute in known.items():
+        code = perceived.get(name) or ""
+        if not isinstance(code, str) or (code and code not in attribute.choices.values):
+            errors[name] = f"Choose the {attribute.label.lower()} from the list, or leave it not recorded."
+        elif code:
+            cleaned[name] = code
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _perceived_audit(perceived: dict[str, str]) -> dict:
+    return {name: [None, code] for name, code in perceived.items()}
+
+
 @transaction.atomic
-def alert_adjudicate(*, actor, alert: Alert, decision: str) -> Alert:
-    """The operator's comparison of probe and watchlist image: a score alone never decides."""
+def alert_adjudicate(*, actor, alert: Alert, decision: str, perceived: dict[str, str] | None = None) -> Alert:
+    """The operator's comparison of probe and watchlist image: a score alone never decides. With a false alert the
+    operator may record how the passer-by appeared (`perceived`: Alert field -> code, each optional)."""
     _require_operator(actor, alert)
     alert = _lock(alert)
     if decision not in Decision.values:
         raise ValidationError({"decision": "Choose confirmed match, false alert or unable to determine."})
+    perceived = perceived_clean(perceived)
     if alert.decision:
         raise ValidationError(f"This alert was already decided ({alert.get_decision_display().lower()}) by "
                               f"{alert.decided_by.get_username() if alert.decided_by else 'another operator'}.")
+    if perceived and decision != Decision.FALSE_ALERT:
+        # Recorded of passers-by wrongly alerted only: never of a person the operator matched.
+        raise ValidationError("How the passer-by appeared is recorded only with a false alert: set the age band, "
+                              "gender and ethnicity back to not recorded, or decide false alert.")
     alert.decision, alert.decided_by, alert.decided_at = decision, actor, clock.now()
-    alert.save(update_fields=["decision", "decided_by", "decided_at"])
+    for name, code in perceived.items():
+        setattr(alert, name, code)
+    alert.save(update_fields=["decision", "decided_by", "decided_at", *perceived])
     record(action=Action.ALTERATION, event="alert.adjudicate", actor=actor, target=alert,
            deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref,
-           changes={"decision": [None, decision], "score": round(alert.score, 4)})
+           changes={"decision": [None, decision], "score": round(alert.score, 4), **_perceived_audit(perceived)})
+    return alert
+
+
+@transaction.atomic
+def alert_perception_record(*, actor, alert: Alert, perceived: dict[str, str]) -> Alert:
+    """How the passer-by of a decided false alert appeared, added afterwards: each attribute once, never changed."""
+    _require_operator(actor, alert)
+    alert = _lock(alert)
+    perceived = perceived_clean(perceived)
+    if alert.decision != Decision.FALSE_ALERT:
+        raise ValidationError("How the passer-by appeared is recorded only on an alert decided as a false alert.")
+    if not perceived:
+        raise ValidationError("Choose at least one of the age band, gender or ethnicity.")
+    labels = {attribute.field: attribute.label for attribute in PERCEIVED_ATTRIBUTES}
+    already = {name: f"The {labels[name].lower()} was already recorded "
+                     f"({getattr(alert, f'get_{name}_display')().lower()})." for name in perceived
+               if getattr(alert, name)}
+    if already:
+        raise ValidationError(already)
+    for name, code in perceived.items():
+        setattr(alert, name, code)
+    alert.save(update_fields=list(perceived))
+    record(action=Action.ALTERATION, event="alert.perception", actor=actor, target=alert,
+           deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref,
+           changes=_perceived_audit(perceived))
     return alert
 
 
@@ -308,8 +371,9 @@ def alert_outcome_record(*, actor, alert: Alert, outcome: str, text: str = "") -
 def alert_erase(*, alert: Alert, actor_label: str, reason: str) -> None:
     """Erases one alert and its probe crop (the retention purge): audited as an erasure that names the record.
 
-    The published record keeps its figures after the alert itself is gone: its decision and outcome are
-    added to the deployment's erased counts first. The file goes once the transaction has committed.
+    The published record keeps its figures after the alert itself is gone: its decision and outcome (and, for a
+    false alert, how the passer-by appeared) are added to the deployment's erased counts first. The file goes once
+    the transaction has committed.
     """
     alert = Alert.objects.select_for_update().select_related("entry").get(pk=alert.pk)
     DeploymentCounters.objects.filter(deployment_id=alert.deployment_id).update(
@@ -319,8 +383,27 @@ def alert_erase(*, alert: Alert, actor_label: str, reason: str) -> None:
         erased_engagements=F("erased_engagements") + int(alert.outcome != ""),
         erased_arrests=F("erased_arrests") + int(alert.outcome == Outcome.ARRESTED),
     )
+    if alert.decision == Decision.FALSE_ALERT:
+        _erased_appearance_add(alert)
     name = alert.probe_image.name
     record(action=Action.ERASURE, event="alert.erase", actor_label=actor_label, target=alert,
            deployment_id=alert.deployment_id, subject_ref=alert.entry.subject_ref, changes={"reason": reason})
     alert.delete()
     delete_on_commit([name])
+
+
+def _erased_appearance_add(alert: Alert) -> None:
+    """Adds an erased false alert's perceived age band, gender and ethnicity (or not_recorded) to the deployment's
+    counts: {"age_band": {"25_34": 2, "not_recorded": 1}, "gender": {...}, "ethnicity": {...}}."""
+    counters = DeploymentCounters.objects.select_for_update().filter(deployment_id=alert.deployment_id).first()
+    if counters is None:
+        return
+    tally = counters.erased_false_alert_demographics if isinstance(counters.erased_false_alert_demographics,
+                                                                   dict) else {}
+    for attribute in PERCEIVED_ATTRIBUTES:
+        group = tally.get(attribute.key) if isinstance(tally.get(attribute.key), dict) else {}
+        code = getattr(alert, attribute.field) or PERCEIVED_NOT_RECORDED
+        group[code] = int(group.get(code) or 0) + 1
+        tally[attribute.key] = group
+    counters.erased_false_alert_demographics = tally
+    counters.save(update_fields=["erased_false_alert_demographics"])

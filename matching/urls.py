@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/sightings/", views.sightings, name="sightings"),
     path("<int:pk>/adjudicate/", views.adjudicate, name="adjudicate"),
     path("<int:pk>/outcome/", views.outcome, name="outcome"),
+    path("<int:pk>/perceived/", views.perceived, name="perceived"),
 ]

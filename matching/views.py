@@ -12,7 +12,9 @@ The page's JSON (not part of /api/v1/: it sits behind the page's session, second
 - GET <id>/sightings/ with Accept: application/json ->
   {alert, sighting_count, shown, sightings: [{captured_at, captured_display, score|null, score_display,
    frame_id, face_index}]}; otherwise the same as a page.
-- POST <id>/adjudicate/ and <id>/outcome/ with Accept: application/json -> {alert: state, awaiting_decision},
+- POST <id>/adjudicate/ (decision, and with a false alert optionally perceived_age_band, perceived_gender,
+  perceived_ethnicity: fixed codes), <id>/outcome/ and <id>/perceived/ (how the passer-by of a decided false alert
+  appeared, added afterwards) with Accept: application/json -> {alert: state, awaiting_decision},
   or 400 {detail, code, fields}.
 """
 
@@ -41,7 +43,7 @@ from watchlists.choices import category_choices, offence_choices
 
 from . import consultation, selectors, services
 from .choices import Decision, Outcome
-from .forms import DecisionForm, JustificationForm, OutcomeForm
+from .forms import NOT_RECORDED_LABEL, DecisionForm, JustificationForm, OutcomeForm, PerceptionForm
 from .models import Alert
 
 FEED_LIMIT = 100
@@ -77,6 +79,7 @@ def _alert_data(alert: Alert) -> dict:
         "reference_url": reverse("matching:reference", args=[alert.pk]) if alert.reference_image_id else None,
         "adjudicate_url": reverse("matching:adjudicate", args=[alert.pk]),
         "outcome_url": reverse("matching:outcome", args=[alert.pk]),
+        "perceived_url": reverse("matching:perceived", args=[alert.pk]),
         "sightings_url": reverse("matching:sightings", args=[alert.pk]),
         **_alert_state(alert),
     }
@@ -95,6 +98,10 @@ def _alert_state(alert: Alert) -> dict:
         "outcome": alert.outcome,
         "outcome_label": alert.get_outcome_display() if alert.outcome else "",
         "outcome_text": alert.outcome_text,
+        **{attribute.field: getattr(alert, attribute.field) for attribute in selectors.PERCEIVED_ATTRIBUTES},
+        "perceived_display": "; ".join(getattr(alert, f"get_{attribute.field}_display")()
+                                       for attribute in selectors.PERCEIVED_ATTRIBUTES
+                                       if getattr(alert, attribute.field)),
         "sighting_count": alert.sighting_count,
         "last_seen_at": last_seen.isoformat(),
         "last_seen_display": _uk(last_seen),
@@ -169,6 +176,9 @@ def console(request, pk: int):
         "decisions": [(value, label, DECISION_SHORTCUTS[value]) for value, label in Decision.choices],
         "shortcuts": shortcuts,
         "outcomes": Outcome.choices,
+        "perceived_fields": [(attribute.field, attribute.label, attribute.choices.choices)
+                             for attribute in selectors.PERCEIVED_ATTRIBUTES],
+        "not_recorded": NOT_RECORDED_LABEL,
     })
 
 
@@ -287,7 +297,7 @@ def reference(request, pk: int):
     return _image_response(*found)
 
 
-def _decision_response(request, alert: Alert, form, action) -> HttpResponse:
+def _decision_response(request, alert: Alert, form, action, done: str = "") -> HttpResponse:
     console_url = f"{reverse('matching:console', args=[alert.deployment_id])}#alert-{alert.pk}"
     if form.is_valid():
         try:
@@ -307,7 +317,7 @@ def _decision_response(request, alert: Alert, form, action) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"alert": _alert_state(alert), "awaiting_decision":
                              selectors.alerts_awaiting_decision(alert.deployment)})
-    messages.success(request, f"Alert {alert.pk}: {_alert_state(alert)['decision_label'].lower()} recorded.")
+    messages.success(request, f"Alert {alert.pk}: {done or _alert_state(alert)['decision_label'].lower()} recorded.")
     return redirect(console_url)
 
 
@@ -315,8 +325,9 @@ def _decision_response(request, alert: Alert, form, action) -> HttpResponse:
 @require_POST
 def adjudicate(request, pk: int):
     alert = selectors.alert_get(request.user, pk)
-    return _decision_response(request, alert, DecisionForm(request.POST), lambda data: services.alert_adjudicate(
-        actor=request.user, alert=alert, decision=data["decision"]))
+    form = DecisionForm(request.POST)
+    return _decision_response(request, alert, form, lambda data: services.alert_adjudicate(
+        actor=request.user, alert=alert, decision=data["decision"], perceived=form.perceived()))
 
 
 @login_required
@@ -325,3 +336,13 @@ def outcome(request, pk: int):
     alert = selectors.alert_get(request.user, pk)
     return _decision_response(request, alert, OutcomeForm(request.POST), lambda data: services.alert_outcome_record(
         actor=request.user, alert=alert, outcome=data["outcome"], text=data["outcome_text"]))
+
+
+@login_required
+@require_POST
+def perceived(request, pk: int):
+    """How the passer-by of a decided false alert appeared, added after the decision."""
+    alert = selectors.alert_get(request.user, pk)
+    form = PerceptionForm(request.POST)
+    return _decision_response(request, alert, form, lambda data: services.alert_perception_record(
+        actor=request.user, alert=alert, perceived=form.perceived()), done="how the passer-by appeared")

@@ -23,6 +23,7 @@
   // id held and names the ids held: the server sends only what this page has not shown yet.
   var WINDOW = 100, HAVE_LIMIT = 500;
   var rendered = {}, soundOn = true, audio = null;
+  var PERCEIVED = ["perceived_age_band", "perceived_gender", "perceived_ethnicity"];
   var pendingSeen = {}, pendingCount = 0, showRequested = false;
   var pollCount = 0, inFlight = false, pollAgain = false, timer = null;
 
@@ -81,8 +82,17 @@
     card.setAttribute("data-decision", state.decision);
     card.querySelector('[data-form="decision"]').hidden = state.decision !== "";
     card.querySelector('[data-form="outcome"]').hidden = !(state.decision === "confirmed" && state.outcome === "");
+    // How the passer-by appeared: on a false alert only, each attribute once (a recorded one leaves the form).
+    var perceived = card.querySelector('[data-form="perceived"]'), missing = false;
+    PERCEIVED.forEach(function (name) {
+      var row = perceived.querySelector('[data-row="' + name + '"]');
+      row.hidden = state[name] !== "";
+      if (row.hidden) { row.querySelector("select").value = ""; } else { missing = true; }
+    });
+    perceived.hidden = !(state.decision === "false_alert" && missing);
     var result = "";
     if (state.decision) { result = state.decision_label + " (" + state.decided_by + ", " + state.decided_display + ")."; }
+    if (state.perceived_display) { result += " As perceived: " + state.perceived_display + "."; }
     if (state.outcome) { result += " Outcome: " + state.outcome_label + (state.outcome_text ? ": " + state.outcome_text : "") + "."; }
     field(card, "result").textContent = result;
     // Later sightings of the same person: updated in place, the card keeps its place (fixed-size images).
@@ -113,8 +123,8 @@
         }
         applyState(pair[1].alert);
         awaiting.textContent = pair[1].awaiting_decision;
-        announce("Alert " + id + ": " + (pair[1].alert.outcome ? "outcome " + pair[1].alert.outcome_label :
-          pair[1].alert.decision_label) + " recorded.");
+        announce("Alert " + id + ": " + (form.getAttribute("data-form") === "perceived" ? "how the passer-by appeared" :
+          pair[1].alert.outcome ? "outcome " + pair[1].alert.outcome_label : pair[1].alert.decision_label) + " recorded.");
         // The button pressed may now be hidden: keep the card selected, not the page.
         if (hadFocus && !card.contains(document.activeElement)) { card.focus({preventScroll: true}); }
       })
@@ -178,11 +188,16 @@
     }
     card.querySelectorAll("[data-id]").forEach(function (input) { input.id = input.getAttribute("data-id") + "-" + alert.id; });
     card.querySelectorAll("[data-for]").forEach(function (label) { label.htmlFor = label.getAttribute("data-for") + "-" + alert.id; });
+    card.querySelectorAll("[data-describedby]").forEach(function (element) {
+      element.setAttribute("aria-describedby", element.getAttribute("data-describedby") + "-" + alert.id);
+    });
     var decisionForm = card.querySelector('[data-form="decision"]');
     var outcomeForm = card.querySelector('[data-form="outcome"]');
+    var perceivedForm = card.querySelector('[data-form="perceived"]');
     decisionForm.action = alert.adjudicate_url;
     outcomeForm.action = alert.outcome_url;
-    [decisionForm, outcomeForm].forEach(function (form) {
+    perceivedForm.action = alert.perceived_url;
+    [decisionForm, outcomeForm, perceivedForm].forEach(function (form) {
       var fallback = document.createElement("input");
       fallback.type = "hidden"; fallback.name = "csrfmiddlewaretoken"; fallback.value = csrf;
       form.appendChild(fallback);
