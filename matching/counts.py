@@ -39,6 +39,7 @@ WITH counted AS (
         tracks_alerted = tracks_alerted + %(tracks_alerted)s,
         sightings = sightings + %(sightings)s,
         embeddings = embeddings + %(embeddings)s,
+        crops_without_face = crops_without_face + %(crops_without_face)s,
         deletion_ms_total = deletion_ms_total + %(deletion_ms)s,
         deletion_ms_max = GREATEST(deletion_ms_max, %(deletion_ms)s),
         updated_at = NOW()
@@ -66,14 +67,17 @@ def frame_received_undo(deployment_id: int) -> None:
 
 def frame_finished(deployment_id: int, *, processed: bool, faces: int, alerts: int, deletion_ms: float,
                    tracks: int = 0, candidates: int = 0, tracks_alerted: int = 0, sightings: int = 0,
-                   embeddings: int | None = None) -> None:
+                   embeddings: int | None = None, crops_without_face: int = 0) -> None:
     """One frame done with and deleted, `deletion_ms` after its receipt: its faces, the passers-by (tracks) it
     started, the tracks that first reached the threshold in it (candidates), the tracks it confirmed and the
-    alerts it made, the sightings it added and the templates it compared (faces its tracks did not carry)."""
+    alerts it made, the sightings it added, the templates it compared (faces its tracks did not carry) and the
+    crops an edge node sent in which no face was found (absent from a done marker written before they were
+    counted: 0)."""
     bucket = next(upper for upper in DELETION_BUCKETS_MS if deletion_ms <= upper)
     with connection.cursor() as cursor:
         cursor.execute(_FINISHED_SQL, {"processed": int(processed), "faces": faces, "alerts": alerts,
                                        "tracks": tracks, "candidates": candidates, "tracks_alerted": tracks_alerted,
                                        "sightings": sightings, "embeddings": faces if embeddings is None else embeddings,
+                                       "crops_without_face": crops_without_face,
                                        "deletion_ms": float(deletion_ms), "bucket": bucket,
                                        "deployment": deployment_id})

@@ -2,18 +2,26 @@
 
 A frame arrives as ids in the task message and bytes in Redis (frames.py). The worker decodes it,
 detects, aligns and embeds every face, and searches the deployment's gallery, which it keeps in
-memory keyed by the watchlist version and digest. A face scoring at or above the deployment's threshold makes an
-Alert (its probe crop becomes alert data in the media folder). Nothing else about the frame is kept:
-the payload is deleted from Redis in the same task, the arrays go out of scope, and only counts and
-the deletion time are written. Nothing here logs pixels, crops, templates or scores of non-matches.
+memory keyed by the watchlist version and digest. A face scoring at or above the deployment's threshold for the
+frame's imaging condition makes an Alert (its probe crop becomes alert data in the media folder). Nothing else
+about the frame is kept: the payload is deleted from Redis in the same task, the arrays go out of scope, and only
+counts and the deletion time are written. Nothing here logs pixels, crops, templates or scores of non-matches.
 
-Threshold and greyscale frames: the alert threshold is always the deployment's threshold as authorised,
-for colour and greyscale frames alike, and each alert records which kind of frame it came from. The
-model pack's greyscale threshold is lower (greyscale lowers genuine scores), but lowering the threshold
-on greyscale frames would apply a number below what the authorising officer approved, against an
-expected-false-alert estimate made at the colour threshold. Keeping the authorised number is the
-stricter side (fewer false alerts, some missed matches on greyscale frames); a force that wants the
-greyscale operating point asks its authorising officer for a lower threshold, with a justification.
+Threshold and greyscale frames: greyscale (night-mode) frames lower genuine scores, so the authorising
+officer authorises two thresholds, a colour one and a greyscale one, each proposed from the model pack's
+calibration for that condition (and each with its expected-false-alert estimate). A frame is greyscale when the
+engine's `is_greyscale` says so of the whole frame, or, for crops an edge node sent, of every crop (one crop in
+colour shows the camera was in colour); it is matched at that condition's threshold, and each alert records the
+threshold applied and the condition of the frame that confirmed it. An application made before the greyscale
+threshold existed has none: its greyscale frames are matched at its colour threshold, as authorised then.
+
+Several images per entry: the gallery holds one row per watchlist entry, the L2-normalised mean of its accepted
+images' templates (on our calibration data, better than either image or the best of them); an alert names the
+entry and shows its first accepted image beside the probe.
+
+Crops without landmarks: the face is found with a border around the crop (engine/crops.py) and aligned in the
+bordered crop. A crop with no face found, unusable landmarks or one that cannot be aligned is counted
+(crops_without_face) and dropped, never kept.
 
 Redelivery: the task is acknowledged late. The payload stays in Redis until the frame is finished,
 so a worker killed mid-task leaves the frame for redelivery; `frame_finish` then deletes the payload
@@ -54,6 +62,8 @@ from watchlists.selectors import version_digest
 from . import counts, frames, tracks
 from .choices import Imaging
 from .engine import Face, Gallery, decode_image, is_greyscale
+from .engine.crops import face_in_crop
+from .engine.gallery import mean_template
 from .engine.sightings import FaceSource, FrameEvent, frame_sources, frame_track
 from .engine.tracking import CameraTracks, Confirmed, Sighting as TrackSighting, Track, TrackingRule
 from .landmarks import landmarks_problem
@@ -71,15 +81,24 @@ PROBE_MAX_SIDE = 256
 PROBE_MARGIN = 0.4
 
 
+@dataclass(frozen=True)
+class GalleryEntry:
+    """What an alert needs of a watchlist entry besides its gallery row."""
+
+    subject_ref: str
+    reference_image_id: int  # its first accepted image: what the operator sees beside the probe crop
+    images: int  # the accepted images whose templates' mean is its row
+
+
 @dataclass
 class WatchlistGallery:
     digest: str
     pack_id: str
-    gallery: Gallery
-    image_entries: dict[int, tuple[int, str]]  # reference image id -> (watchlist entry id, subject reference)
+    gallery: Gallery  # one row per entry, labelled by the entry's id
+    entries: dict[int, GalleryEntry]
 
-    def entry_of(self, image_id: int) -> int:
-        return self.image_entries[image_id][0]
+    def entry_of(self, label: int) -> int:
+        return int(label)  # the gallery's labels are entries
 
 
 @dataclass
@@ -88,7 +107,8 @@ class DeploymentContext:
     live: bool
     starts_at: datetime | None = None
     ends_at: datetime | None = None
-    threshold: float = 1.0
+    threshold: float = 1.0  # colour frames
+    threshold_greyscale: float = 1.0  # greyscale frames: the colour threshold where the application has none
     confirmation_frames: int = 1
     version_id: int = 0
     digest: str = ""
@@ -98,6 +118,9 @@ class DeploymentContext:
     @property
     def gallery_key(self) -> tuple[int, str]:
         return self.version_id, self.digest
+
+    def threshold_for(self, greyscale: bool) -> float:
+        return self.threshold_greyscale if greyscale else self.threshold
 
 
 _lock = threading.Lock()
@@ -123,7 +146,8 @@ def deployment_context(deployment_id: int) -> DeploymentContext:
 
 def _context_load(deployment_id: int) -> DeploymentContext:
     row = Deployment.objects.filter(pk=deployment_id).values(
-        "status", "starts_at", "ends_at", "threshold", "confirmation_frames", "watchlist_version_id",
+        "status", "starts_at", "ends_at", "threshold", "threshold_greyscale", "confirmation_frames",
+        "watchlist_version_id",
         "watchlist_version__digest",
         "watchlist_version__status",
     ).first()
@@ -131,7 +155,10 @@ def _context_load(deployment_id: int) -> DeploymentContext:
     if row is None or row["status"] != DeploymentStatus.LIVE or not row["starts_at"] <= now < row["ends_at"]:
         return DeploymentContext(deployment_id, live=False)
     context = DeploymentContext(deployment_id, live=True, starts_at=row["starts_at"], ends_at=row["ends_at"],
-                                threshold=float(row["threshold"]), confirmation_frames=row["confirmation_frames"],
+                                threshold=float(row["threshold"]),
+                                threshold_greyscale=float(row["threshold"] if row["threshold_greyscale"] is None
+                                                          else row["threshold_greyscale"]),
+                                confirmation_frames=row["confirmation_frames"],
                                 version_id=row["watchlist_version_id"],
                                 digest=row["watchlist_version__digest"])
     authorised = Authorisation.objects.filter(
@@ -152,17 +179,22 @@ def _context_load(deployment_id: int) -> DeploymentContext:
 
 
 def gallery_build(version_id: int, authorised_digest: str) -> WatchlistGallery:
-    """The frozen version's accepted templates, after checking they still make the authorised digest."""
+    """The frozen version's gallery, after checking its entries and templates still make the authorised digest:
+    one row per entry, the mean of its accepted images' templates (engine.gallery.mean_template)."""
     version = WatchlistVersion.objects.get(pk=version_id)
     if version_digest(version) != authorised_digest:
         raise ValueError("the watchlist's entries or templates no longer match the authorised digest")
     rows = list(ReferenceImage.objects.filter(entry__version_id=version_id, state=ImageState.ACCEPTED)
+                .order_by("entry_id", "created_at", "pk")
                 .values_list("pk", "entry_id", "entry__subject_ref", "template", "pack_id"))
     if not rows or any(pack != version.pack_id for *_, pack in rows):
         raise ValueError("the watchlist has no templates from its model pack")
-    matrix = np.vstack([np.frombuffer(bytes(template), dtype=np.float32) for *_, template, _ in rows])
-    return WatchlistGallery(authorised_digest, version.pack_id, Gallery(matrix, [pk for pk, *_ in rows]),
-                            {pk: (entry, ref) for pk, entry, ref, *_ in rows})
+    by_entry: dict[int, list[tuple[int, str, np.ndarray]]] = {}
+    for pk, entry, ref, template, _ in rows:
+        by_entry.setdefault(entry, []).append((pk, ref, np.frombuffer(bytes(template), dtype=np.float32)))
+    matrix = np.vstack([mean_template([template for *_, template in images]) for images in by_entry.values()])
+    entries = {entry: GalleryEntry(images[0][1], images[0][0], len(images)) for entry, images in by_entry.items()}
+    return WatchlistGallery(authorised_digest, version.pack_id, Gallery(matrix, list(by_entry)), entries)
 
 
 def galleries_forget_stale() -> None:
@@ -227,11 +259,13 @@ class FrameResult:
     tracks_alerted: int = 0
     sightings: int = 0
     embeddings: int = 0
+    crops_without_face: int = 0  # crops sent without a face found in them (or that could not be aligned)
     track_state: frames.TrackState | None = None
 
 
-def tracking_rule(context: DeploymentContext) -> TrackingRule:
-    return TrackingRule(threshold=context.threshold, confirm_frames=context.confirmation_frames,
+def tracking_rule(context: DeploymentContext, greyscale: bool = False) -> TrackingRule:
+    """The rule for one frame: the threshold authorised for its imaging condition."""
+    return TrackingRule(threshold=context.threshold_for(greyscale), confirm_frames=context.confirmation_frames,
                         gap_seconds=settings.LFR_TRACK_GAP_SECONDS, reembed_every=settings.LFR_TRACK_REEMBED_EVERY)
 
 
@@ -308,33 +342,45 @@ def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: 
     engine = get_engine(watchlist.pack_id)
     kind, body = frames.decode_payload(payload)
     aligned: list[np.ndarray] | None = None
+    crops_without_face = 0
     if kind == "frame":
-        sources = frame_sources(engine, decode_image(body))
+        image = decode_image(body)
+        greyscale = is_greyscale(image)
+        sources = frame_sources(engine, image)
+        del image
     else:
-        sources, aligned = [], []
+        sources, aligned, grey_crops = [], [], []
         for number, crop in enumerate(body, start=1):
             image = decode_image(crop.data)
-            face = _crop_face(engine, image, crop.landmarks)
-            if face is None:
+            placed = _crop_face(engine, image, crop.landmarks)
+            if placed is None:
+                crops_without_face += 1
                 continue
+            align_in, align_face, face = placed
             try:
-                aligned_crop = engine.align(image, face)
+                aligned_crop = engine.align(align_in, align_face)
             except (np.linalg.LinAlgError, ValueError, cv2.error) as exc:  # one crop's fault: the others still match
                 logger.warning("Crop %s of a frame from node %s dropped: it could not be aligned (%s).", number,
                                node_id, exc.__class__.__name__)
+                crops_without_face += 1
                 continue
             sources.append(FaceSource(image, face, None))
             aligned.append(aligned_crop)
+            grey_crops.append(is_greyscale(image))
+        greyscale = bool(grey_crops) and all(grey_crops)
     del body
+    imaging = Imaging.GREYSCALE if greyscale else Imaging.COLOUR
+    threshold = context.threshold_for(greyscale)
     key = tracks.tracks_key(deployment_id, node_id, camera)
-    camera_tracks = CameraTracks.loads(tracking_rule(context), tracks.tracks_load(key))
+    camera_tracks = CameraTracks.loads(tracking_rule(context, greyscale), tracks.tracks_load(key))
     outcome = frame_track(engine, watchlist.gallery, watchlist.entry_of, camera_tracks, sources, frame_id=frame_id,
                           t=captured_at.timestamp(), received_at=received_at, aligned=aligned)
     del aligned
-    pending = [_pending(item, context.threshold) for item in outcome.events if _wanted(item)]
+    pending = [_pending(item, threshold, imaging) for item in outcome.events if _wanted(item)]
     del sources  # the frame and its faces end here; the tracks' templates end with their tracks
     result = FrameResult("processed", faces=outcome.faces, tracks=outcome.new_tracks,
-                         candidates=outcome.new_candidates, embeddings=outcome.embedded)
+                         candidates=outcome.new_candidates, embeddings=outcome.embedded,
+                         crops_without_face=crops_without_face)
     if pending:
         _alerts_write(pending, result, watchlist=watchlist, context=context, node_id=node_id, camera=camera,
                       received_at=received_at)
@@ -360,7 +406,8 @@ class PendingWrite:
     quality: float
     score: float | None
     probe_jpeg: bytes | None
-    imaging: str
+    imaging: str  # the frame's imaging condition
+    threshold: float  # the threshold applied to the frame: the one authorised for that condition
 
 
 def _wanted(item: FrameEvent) -> bool:
@@ -368,35 +415,43 @@ def _wanted(item: FrameEvent) -> bool:
     return isinstance(item.event, Confirmed) or item.event.track.alert_id is not None
 
 
-def _pending(item: FrameEvent, threshold: float) -> PendingWrite:
+def _pending(item: FrameEvent, threshold: float, imaging: str) -> PendingWrite:
     event, obs = item.event, item.assignment.observation
     track = event.track
     # Only a face compared this frame and at or above threshold for the alert's entry may become its probe crop: a
     # face carried by its track unseen by the gallery could be someone who stepped into the tracked box.
     better = isinstance(event, Confirmed) or (
         obs.quality > track.probe_quality and event.score is not None and event.score >= threshold)
-    probe, imaging = None, Imaging.COLOUR
+    probe = None
     if better:
-        crop = _probe_crop(item.source.image, item.source.face)
-        # The face's own pixels tell a greyscale (night-mode) frame from a colour one.
-        imaging = Imaging.GREYSCALE if is_greyscale(crop) else Imaging.COLOUR
-        probe = _jpeg(crop)
+        probe = _jpeg(_probe_crop(item.source.image, item.source.face))
         track.probe_quality = obs.quality
     score = event.hits[-1].score if isinstance(event, Confirmed) else event.score
-    return PendingWrite(event, track, obs.frame_id, obs.face_index, obs.t, obs.quality, score, probe, imaging)
+    return PendingWrite(event, track, obs.frame_id, obs.face_index, obs.t, obs.quality, score, probe, imaging,
+                        threshold)
 
 
-def _crop_face(engine, image: np.ndarray, landmarks) -> Face | None:
-    """The face in an edge node's crop: from its 5 landmarks, or the detector's best face when none came. None when
-    the landmarks cannot place a face (the edge API refuses them; a payload queued without that check may not)."""
+def _crop_face(engine, image: np.ndarray, landmarks) -> tuple[np.ndarray, Face, Face] | None:
+    """The face in an edge node's crop, as (the image to align it in, the face there, the face in the crop's own
+    pixels): from its 5 landmarks, or, when none came, the detector's best face in the crop with a border around it
+    (engine.crops.face_in_crop: detectors miss faces that fill the image). None when no face is found, or the
+    landmarks cannot place one (the edge API refuses them; a payload queued without that check may not)."""
+    height, width = image.shape[:2]
     if landmarks:
-        height, width = image.shape[:2]
         if landmarks_problem(landmarks, width, height):
             logger.warning("A crop was dropped unmatched: its landmarks cannot place a face.")  # no coordinates
             return None
-        return Face((0.0, 0.0, float(width), float(height)), np.asarray(landmarks, dtype=np.float32).reshape(5, 2), 1.0)
-    found = engine.detect(image)
-    return max(found, key=lambda f: f.score) if found else None
+        face = Face((0.0, 0.0, float(width), float(height)), np.asarray(landmarks, dtype=np.float32).reshape(5, 2), 1.0)
+        return image, face, face
+    found = face_in_crop(engine, image)
+    if found is None:
+        return None
+    padded, face = found
+    # The border is the same on both sides: the face moved back into the crop's pixels (for the probe crop).
+    dy, dx = (padded.shape[0] - height) // 2, (padded.shape[1] - width) // 2
+    x1, y1, x2, y2 = face.box
+    in_crop = Face((x1 - dx, y1 - dy, x2 - dx, y2 - dy), face.landmarks - np.float32([dx, dy]), face.score)
+    return padded, face, in_crop
 
 
 def _probe_crop(image: np.ndarray, face: Face) -> np.ndarray:
@@ -454,14 +509,16 @@ def _alert_confirm(item: PendingWrite, result: FrameResult, *, watchlist: Watchl
              .filter(Q(track_ref=event.track.ref) | Q(last_seen_at__gte=first_seen - merge))
              .order_by("-last_seen_at").first())
     best = max(event.hits, key=lambda hit: hit.score)
+    known = watchlist.entries[entry_id]
     runner_entry = int(event.runner_up_entry) if event.runner_up_entry is not None else None
     result.tracks_alerted += 1
     if alert is None:
         alert = Alert(
             edge_node_id=node_id, frame_id=item.frame_id, face_index=item.face_index, track_ref=event.track.ref,
             deployment_id=context.deployment_id, camera=camera, entry_id=entry_id,
-            reference_image_id=int(best.image), probe_image=ContentFile(item.probe_jpeg, name="probe.jpg"),
-            probe_quality=item.quality, score=best.score, threshold=context.threshold, pack_id=watchlist.pack_id,
+            reference_image_id=known.reference_image_id,
+            probe_image=ContentFile(item.probe_jpeg, name="probe.jpg"),
+            probe_quality=item.quality, score=best.score, threshold=item.threshold, pack_id=watchlist.pack_id,
             imaging=item.imaging, captured_at=first_seen, last_seen_at=_moment(item.t),
             received_at=datetime.fromtimestamp(received_at, dt_timezone.utc), alerted_at=clock.now(),
             confirmation_frames=context.confirmation_frames, sighting_count=0,
@@ -471,8 +528,8 @@ def _alert_confirm(item: PendingWrite, result: FrameResult, *, watchlist: Watchl
         result.alerts += 1
         record(action=Action.COLLECTION, event="alert.create", actor_label="matching worker",
                edge_node_ref=_node_ref(node_id), target=alert, deployment_id=context.deployment_id,
-               subject_ref=watchlist.image_entries[int(best.image)][1],
-               changes={"score": round(best.score, 4), "threshold": context.threshold, "pack": watchlist.pack_id,
+               subject_ref=known.subject_ref,
+               changes={"score": round(best.score, 4), "threshold": item.threshold, "pack": watchlist.pack_id,
                         "camera": camera, "imaging": item.imaging, "frames_confirming": len(event.hits),
                         "confirmation_frames": context.confirmation_frames,
                         **({"runner_up_score": round(event.runner_up_score, 4)}
@@ -482,7 +539,7 @@ def _alert_confirm(item: PendingWrite, result: FrameResult, *, watchlist: Watchl
     else:
         record(action=Action.COLLECTION, event="alert.merge", actor_label="matching worker",
                edge_node_ref=_node_ref(node_id), target=alert, deployment_id=context.deployment_id,
-               subject_ref=watchlist.image_entries[int(best.image)][1],
+               subject_ref=known.subject_ref,
                changes={"score": round(best.score, 4), "camera": camera, "frames_confirming": len(event.hits),
                         "merged_within_seconds": settings.LFR_ALERT_MERGE_SECONDS})
     event.track.alert_id = alert.pk
@@ -522,8 +579,8 @@ def _sightings_insert(alert: Alert, rows: list[Sighting], item: PendingWrite, *,
         old = alert.probe_image.name
         alert.probe_image = ContentFile(item.probe_jpeg, name="probe.jpg")
         alert.probe_quality = item.quality
-        alert.imaging = item.imaging
-        changed += ["probe_image", "probe_quality", "imaging"]
+        # imaging stays the confirming frame's: it says which of the authorised thresholds the alert was made at.
+        changed += ["probe_image", "probe_quality"]
         alert.save(update_fields=changed)
         delete_on_commit([old])
         return len(rows)
@@ -534,7 +591,8 @@ def _sightings_insert(alert: Alert, rows: list[Sighting], item: PendingWrite, *,
 def _counts_of(result: FrameResult, deletion_ms: float) -> dict:
     return {"processed": result.status == "processed", "faces": result.faces, "alerts": result.alerts,
             "deletion_ms": deletion_ms, "tracks": result.tracks, "candidates": result.candidates,
-            "tracks_alerted": result.tracks_alerted, "sightings": result.sightings, "embeddings": result.embeddings}
+            "tracks_alerted": result.tracks_alerted, "sightings": result.sightings, "embeddings": result.embeddings,
+            "crops_without_face": result.crops_without_face}
 
 
 def _counts_dumps(result: FrameResult, deletion_ms: float) -> bytes:

@@ -67,6 +67,7 @@ def _non_match_evidence(deployment: Deployment) -> dict:
         "frames_deleted": counters.frames_deleted if counters else 0,
         "frames_refused": counters.frames_refused if counters else 0,
         "faces_detected": counters.faces_detected if counters else 0,
+        "crops_without_face": counters.crops_without_face if counters else 0,
         "deletion_ms_mean": round(counters.deletion_ms_total / counters.frames_deleted, 1)
         if counters and counters.frames_deleted else None,
         "deletion_ms_max": round(counters.deletion_ms_max, 1) if counters else None,

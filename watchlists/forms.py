@@ -166,6 +166,27 @@ class EntryForm(forms.Form):
         return {name: self.cleaned_data[name] for name in ENTRY_FIELDS if name in self.cleaned_data}
 
 
+class ImageAddForm(forms.Form):
+    """A further image of an existing entry's subject."""
+
+    image = forms.FileField(
+        label="Another image of the subject's face",
+        help_text="A JPEG or PNG of the same person, showing one face, front on and in focus, e.g. a second custody "
+                  "image. It is checked for quality after upload. Once accepted, the entry is matched on the mean of "
+                  "its accepted images' templates, which finds the person more often than one image does.",
+        error_messages={"required": "Choose a JPEG or PNG image of the subject's face"},
+    )
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        limit = settings.LFR_WATCHLIST_IMAGE_MAX_BYTES
+        if image and image.size > limit:
+            raise ValidationError(
+                f"The image is {image.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. Export a smaller JPEG."
+            )
+        return image
+
+
 def reviewers_queryset():
     return (
         get_user_model().objects.filter(groups__name=role_group_name(Role.REVIEWER), is_active=True)

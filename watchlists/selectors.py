@@ -95,6 +95,13 @@ def version_counts(version: WatchlistVersion) -> dict:
     return {**entries, **images}
 
 
+def entry_accepted_image_count(entry: WatchlistEntry) -> int:
+    """How many accepted images the entry has: the live gallery matches it on the mean of their templates."""
+    if "images" in getattr(entry, "_prefetched_objects_cache", {}):  # the watchlist page's entries: no query
+        return sum(1 for image in entry.images.all() if image.state == ImageState.ACCEPTED)
+    return entry.images.filter(state=ImageState.ACCEPTED).count()
+
+
 def entry_values(entry: WatchlistEntry) -> dict[str, Any]:
     values = {name: getattr(entry, name) for name in ENTRY_FIELDS}
     values["image_capture_date"] = str(values["image_capture_date"])
@@ -102,7 +109,9 @@ def entry_values(entry: WatchlistEntry) -> dict[str, Any]:
 
 
 def version_digest(version: WatchlistVersion) -> str:
-    """SHA-256 over every entry's fields and every accepted image's bytes hash and template."""
+    """SHA-256 over every entry's fields and every accepted image's bytes hash and template. The gallery row the
+    pipeline matches an entry on (the mean of its accepted templates) is derived from these alone, so the digest
+    covers it."""
     entries = []
     for entry in version.entries.order_by("subject_ref").prefetch_related("images"):
         images = sorted(

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/image-states.json", views.watchlist_image_states, name="image_states"),
     path("<int:pk>/entries/new/", views.entry_create, name="entry_create"),
     path("entries/<int:pk>/edit/", views.entry_edit, name="entry_edit"),
+    path("entries/<int:pk>/images/new/", views.entry_image_add, name="entry_image_add"),
     path("<int:pk>/review/", views.watchlist_review, name="review"),
     path("entries/<int:pk>/review/", views.entry_review, name="entry_review"),
     path("<int:pk>/justify/", views.consultation_justify, name="justify"),

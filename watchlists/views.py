@@ -32,6 +32,7 @@ from .forms import (
     BulkImportForm,
     DestroyForm,
     EntryForm,
+    ImageAddForm,
     JustificationForm,
     ReviewerAssignForm,
     ReviewForm,
@@ -63,6 +64,7 @@ def _labelled(entries, user, actions: selectors.WatchlistActions) -> list:
         entry.category_label = categories.get(entry.category, entry.category)
         entry.offence_label = offences.get(entry.offence, entry.offence)
         entry.actions = selectors.entry_actions(user, entry, on=actions)
+        entry.accepted_images = selectors.entry_accepted_image_count(entry)
     return labelled
 
 
@@ -247,6 +249,38 @@ def entry_edit(request, pk: int):
             return redirect("watchlists:detail", pk=watchlist.pk)
     return render(request, "watchlists/entry_form.html", {"form": form, "watchlist": watchlist, "entry": entry},
                   status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def entry_image_add(request, pk: int):
+    """A further image of an existing entry's subject: stored, quality-checked and audited as the first one was."""
+    entry = selectors.entry_get(request.user, pk, "watchlists.build_watchlist")
+    watchlist = entry.version.watchlist
+    if not selectors.entry_actions(request.user, entry).may_edit:
+        messages.info(request, f"The images of version {entry.version.number} were destroyed, so its entries cannot "
+                               "be edited. Add the entry again to a new version.")
+        return redirect("watchlists:detail", pk=watchlist.pk)
+    # Bound on every POST: a form sent with no file chosen (an empty POST) says so, rather than showing it afresh.
+    form = ImageAddForm(request.POST, request.FILES) if request.method == "POST" else ImageAddForm()
+    if form.is_bound and form.is_valid():
+        upload = form.cleaned_data["image"]
+        try:
+            image = services.reference_image_add(actor=request.user, entry=entry, data=upload.read(),
+                                                 filename=upload.name[-80:])
+        except ImageRefused as exc:
+            form.add_error("image", exc.message)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Another image of {image.entry.subject_ref} added. It is being checked; once "
+                                      "accepted, the entry is matched on the mean of its accepted images' templates. "
+                                      "The entry needs review again.")
+            return redirect(f"{reverse('watchlists:detail', args=[watchlist.pk])}#entry-{image.entry_id}")
+    return render(request, "watchlists/image_add.html", {
+        "form": form, "watchlist": watchlist, "entry": entry,
+        "accepted_images": selectors.entry_accepted_image_count(entry),
+    }, status=400 if form.errors else 200)
 
 
 # --- Review ----------------------------------------------------------------------------------

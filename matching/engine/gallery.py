@@ -10,6 +10,16 @@ import numpy as np
 from .embed import l2_normalise
 
 
+def mean_template(templates: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """One watchlist entry's gallery row from its enrolment images' templates: the L2-normalised mean of the
+    (L2-normalised) templates. On our calibration data the mean of two enrolment images found more listed people
+    at a false-match rate of 1 in 1,000 (97.1%) than either image alone (92.7%) or the best of the two."""
+    rows = l2_normalise(np.atleast_2d(np.asarray(templates, dtype=np.float32)))
+    if rows.shape[0] == 0:
+        raise ValueError("An entry's template needs at least one image's template.")
+    return l2_normalise(rows.mean(axis=0))
+
+
 @dataclass(frozen=True)
 class Match:
     index: int
@@ -18,7 +28,8 @@ class Match:
 
 
 class Gallery:
-    """Enrolled templates (one row each) with a label per row, e.g. a watchlist entry id.
+    """Enrolled templates (one row each) with a label per row, e.g. a watchlist entry id (the live pipeline: one
+    row per entry, its images' mean_template).
 
     Held in memory only: the engine never writes a gallery to disk.
     """

@@ -63,8 +63,10 @@ def frame_sources(engine, image: np.ndarray) -> list[FaceSource]:
 def frame_track(engine, gallery: Gallery, entry_of: Callable[[Hashable], Hashable], tracks: CameraTracks,
                 sources: Sequence[FaceSource], *, frame_id: str, t: float, received_at: float = 0.0,
                 aligned: Sequence[np.ndarray] | None = None) -> FrameOutcome:
-    """One frame's faces through the camera's tracks. `entry_of` maps a gallery label (a reference image) to its
-    watchlist entry. `aligned` may give the faces' aligned crops when the caller has them already (crops from an
+    """One frame's faces through the camera's tracks, decided by `tracks.rule` (the caller chooses the rule for the
+    frame's imaging condition). `entry_of` maps a gallery label to its watchlist entry: the identity for the live
+    pipeline, whose gallery has one row per entry (the mean of its images' templates); a gallery with a row per
+    reference image (the rehearsal command) maps each to its entry. `aligned` may give the faces' aligned crops when the caller has them already (crops from an
     edge node must be embedded before they can be joined, having no box)."""
     outcome = FrameOutcome(faces=len(sources))
     outcome.ended = tracks.end(t)
@@ -111,7 +113,7 @@ def frame_track(engine, gallery: Gallery, entry_of: Callable[[Hashable], Hashabl
 
 
 def _candidates(matches, entry_of) -> list[Candidate]:
-    """The best two entries for a face (an entry may have several images: its best one counts)."""
+    """The best two entries for a face (in a gallery with several rows per entry, its best row counts)."""
     found: list[Candidate] = []
     seen: set = set()
     for match in matches:

@@ -12,6 +12,10 @@ breaks a tie), recording the best other entry's score as the runner-up. Later fa
 of that alert. A track that ends without reaching k was a candidate (if any frame was above threshold) or a
 passer-by who never resembled anyone: either way its state is simply dropped.
 
+The threshold is the frame's: the pipeline loads a camera's tracks with the rule for the frame's imaging
+condition (the authorised colour or greyscale threshold), so each face is judged at its own frame's threshold
+and a camera switching to night mode mid-track changes only how its later faces are judged (tracks hold no rule).
+
 Less work per frame: a face whose track is already identified, or ruled out (embedded at good quality at
 least twice without a single score above threshold), is embedded again only when its detection quality beats
 the track's best so far or every `reembed_every` faces; otherwise its identity is carried by the track.
@@ -35,7 +39,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class TrackingRule:
-    """How faces are joined and decided. threshold and confirm_frames come from the authorised deployment."""
+    """How faces are joined and decided. threshold (for one imaging condition) and confirm_frames come from the
+    authorised deployment."""
 
     threshold: float
     confirm_frames: int = 2

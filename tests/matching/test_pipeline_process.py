@@ -140,11 +140,14 @@ def test_templates_that_no_longer_make_the_authorised_digest_stop_matching(live,
     assert refused.deployment_id == live.pk and "digest" in refused.changes["problem"]
 
 
-def test_a_greyscale_frame_is_matched_at_the_authorised_threshold(live, node, post_frame, face_bytes, published):
+def test_a_greyscale_frame_is_matched_at_the_authorised_greyscale_threshold(live, node, post_frame, face_bytes,
+                                                                            published):
     post_frame(node.token, jpeg_of(face_bytes("img2.jpg"), greyscale=True), frame_id="p-8")
     assert pipeline.frame_process(**published[0]).alerts == 1
     alert = Alert.objects.get()
-    assert alert.imaging == "greyscale" and alert.threshold == live.threshold
+    # (test_greyscale_threshold.py tests the two thresholds apart)
+    expected = live.threshold if live.threshold_greyscale is None else live.threshold_greyscale
+    assert alert.imaging == "greyscale" and alert.threshold == expected
 
 
 def test_detections_with_landmarks_or_without_make_alerts(live, node, client, face_bytes, published):
