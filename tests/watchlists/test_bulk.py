@@ -67,13 +67,14 @@ def test_sixty_rows_with_two_bad_gives_58_accepted_and_two_reasons(watchlist, pe
          "justification": "x", "image": "img2.jpg"},
         {"subject_ref": "PNC-BAD2", "category": "warrant", "offence": "", "legal_basis": "pace_custody",
          "image_source": "custody", "image_capture_date": "2024-06-01", "intelligence_ref": "INT/9",
-         "justification": "Group photo only.", "image": "img54.jpg"},
+         "justification": "Group photo only.", "image": "couple.jpg"},
     ]
     csv_data, zip_data = _files(images, bad)
-    # img54 (four faces) goes into the ZIP too, so the second bad row fails the quality gate.
+    # couple.jpg (two faces of similar size: no clear subject) goes into the ZIP too, so the second bad row fails
+    # the quality gate. (img54 would not: its three bystanders are far smaller than the subject, who is enrolled.)
     buffer = io.BytesIO(zip_data)
     with zipfile.ZipFile(buffer, "a") as zf:
-        zf.writestr("photos/img54.jpg", (faces_dir / "deepface" / "img54.jpg").read_bytes())
+        zf.writestr("photos/couple.jpg", (faces_dir / "deepface" / "couple.jpg").read_bytes())
     started = bulk.bulk_import_start(actor=people["owner"], watchlist=watchlist, csv_data=csv_data,
                                      zip_data=buffer.getvalue())
     assert started.total_rows == 60 and started.status == BulkImportStatus.QUEUED
