@@ -3,8 +3,11 @@
 Reads the calibration JSON that `calibration.calibrate_pack` writes (format 2; see that module for how it is
 measured) and answers two questions for a deployment:
 
-- `propose`: the lowest calibrated threshold whose expected false alerts per passer-by, for this watchlist size,
-  imaging condition and confirmation rule, is at most the target; with the expected share of listed people found.
+- `propose`: the lowest calibrated threshold at which the 95% upper bound of false alerts per passer-by, for this
+  watchlist size, imaging condition and confirmation rule, is at most the target; with the expected share of listed
+  people found. The bound, not the point estimate: a target is a ceiling, and a threshold chosen where the point
+  estimate just meets it lands above the target on new people about half the time (on lfw-dev's held-out people the
+  point-estimate choice for 1,000 entries let 4 in 1,000 alert on real galleries; the bound's let none).
 - `estimate`: the same figures at a threshold someone chose.
 
 Where the figures come from. The thresholds are chosen on the calibration's "choose" part (half of the people,
@@ -88,12 +91,18 @@ def _section(calibration: Mapping[str, Any], condition: str, images_per_entry: i
     _format_check(calibration)
     if condition not in CONDITIONS:
         raise CalibrationMissing(f"Unknown imaging condition {condition!r}: colour or greyscale.")
-    try:
-        return calibration["conditions"][condition]["enrolment"][str(min(max(images_per_entry, 1), 2))]
-    except KeyError:
-        raise CalibrationMissing(
-            f"Pack {calibration.get('pack', '?')} has no {condition} calibration for {images_per_entry} "
-            "image(s) per entry.") from None
+    enrolment = (calibration.get("conditions", {}).get(condition) or {}).get("enrolment") or {}
+    wanted = str(enrolment_measured(calibration, condition, images_per_entry))
+    if wanted not in enrolment:
+        raise CalibrationMissing(f"Pack {calibration.get('pack', '?')} has no {condition} calibration.")
+    return enrolment[wanted]
+
+
+def enrolment_measured(calibration: Mapping[str, Any], condition: str, images_per_entry: int) -> int:
+    """The enrolment the figures come from: 2 images per entry where measured (greyscale, lfw-dev), else 1 (colour:
+    each UTKFace person has one image), which is the cautious side (two images find more listed people)."""
+    enrolment = (calibration.get("conditions", {}).get(condition) or {}).get("enrolment") or {}
+    return 2 if images_per_entry >= 2 and "2" in enrolment else 1
 
 
 def _interpolate_size(curves: Mapping[str, Sequence[float]], sizes: Sequence[int], size: int, index: int) -> float:
@@ -105,6 +114,8 @@ def _interpolate_size(curves: Mapping[str, Sequence[float]], sizes: Sequence[int
     for (n0, v0), (n1, v1) in zip(values, values[1:], strict=False):
         if size <= n1:
             w = (math.log(size) - math.log(n0)) / (math.log(n1) - math.log(n0))
+            if v0 > 0 and v1 > 0:  # log-log: a small rate grows in proportion to the gallery
+                return math.exp(math.log(v0) + w * (math.log(v1) - math.log(v0)))
             return v0 + w * (v1 - v0)
     # Beyond the largest stored size: the per-look rate grows at most linearly with the gallery.
     n_last, v_last = values[-1]
@@ -137,18 +148,19 @@ def _operating(calibration: Mapping[str, Any], *, condition: str, index: int, wa
     passer = per_passer_by(per_look, confirmation_frames, looks)
     passer_upper = per_passer_by(per_look_upper, confirmation_frames, looks)
     per_look_target = None if target is None else _per_look_target(target, confirmation_frames, looks)
-    # The smallest per-look rate the choose part could show for this gallery: one false match in its comparisons.
-    resolution = _gallery_chance(1 / max(comparisons, 1), watchlist_size)
+    # The lowest bound the choose part can give for this gallery: its bound with no false match at all (about 3 in
+    # the number of comparisons). A target below it cannot be shown to be met, whatever the threshold.
+    resolution = _gallery_chance(1 - 0.05 ** (1 / max(comparisons, 1)), watchlist_size)
     measurable = per_look_target is None or resolution <= per_look_target
     return Operating(
         pack=str(calibration["pack"]), condition=condition, threshold=float(calibration["grid"][index]),
-        watchlist_size=watchlist_size, images_per_entry=min(max(images_per_entry, 1), 2),
+        watchlist_size=watchlist_size, images_per_entry=enrolment_measured(calibration, condition, images_per_entry),
         confirmation_frames=confirmation_frames, looks_per_passer_by=looks,
         per_look=per_look, per_look_upper_95=per_look_upper, per_passer_by=passer, per_passer_by_upper_95=passer_upper,
         tpir=_interpolate_size(report["tpir"], sizes, watchlist_size, index),
         report_per_look=_interpolate_size(report["fpir"], sizes, watchlist_size, index),
         impostor_comparisons=comparisons, measurable=measurable, target=target,
-        meets_target=None if target is None else passer <= target,
+        meets_target=None if target is None else passer_upper <= target,
         source=source_text(calibration, condition, images_per_entry),
     )
 
@@ -162,21 +174,24 @@ def _per_look_target(target: float, confirmation_frames: int, looks: int) -> flo
 def source_text(calibration: Mapping[str, Any], condition: str, images_per_entry: int) -> str:
     section = _section(calibration, condition, images_per_entry)
     dataset = calibration["conditions"][condition]["dataset"]
+    measured = enrolment_measured(calibration, condition, images_per_entry)
     return (f"pack {calibration['pack']}, calibrated {str(calibration['created'])[:10]} on {dataset} "
-            f"({condition}), {images_per_entry if images_per_entry < 2 else 2} image(s) per entry; chosen on "
+            f"({condition}), {measured} image{'s' if measured > 1 else ''} per entry; chosen on "
             f"{section['choose']['identities']:,} people, checked on {section['report']['identities']:,} others")
 
 
 def propose(calibration: Mapping[str, Any], *, condition: str, watchlist_size: int, target: float,
             confirmation_frames: int = 2, looks: int = DEFAULT_LOOKS_PER_PASSER_BY,
             images_per_entry: int = 1) -> Operating:
-    """The lowest calibrated threshold meeting `target` false alerts per passer-by (the highest if none does)."""
+    """The lowest calibrated threshold whose 95% upper bound meets `target` false alerts per passer-by; where none
+    does (a target below what the calibration can show: `measurable` is False), the lowest threshold with the
+    smallest bound."""
     if not (0 < target < 1) or math.isnan(target):
         raise ValueError("The target false alerts per passer-by must be between 0 and 1, e.g. 0.001.")
     if watchlist_size < 1:
         raise ValueError("The watchlist size must be at least 1.")
     grid = calibration.get("grid") or []
-    chosen = len(grid) - 1
+    chosen, smallest = len(grid) - 1, math.inf
     for index in range(len(grid)):
         point = _operating(calibration, condition=condition, index=index, watchlist_size=watchlist_size,
                            images_per_entry=images_per_entry, confirmation_frames=confirmation_frames,
@@ -184,6 +199,11 @@ def propose(calibration: Mapping[str, Any], *, condition: str, watchlist_size: i
         if point.meets_target:
             chosen = index
             break
+        if point.per_passer_by_upper_95 < smallest - 1e-15:
+            chosen, smallest = index, point.per_passer_by_upper_95
+    # Thresholds are set and shown in hundredths: a proposal between two is rounded up (the cautious side).
+    while chosen + 1 < len(grid) and abs(grid[chosen] * 100 - round(grid[chosen] * 100)) > 1e-6:
+        chosen += 1
     return _operating(calibration, condition=condition, index=chosen, watchlist_size=watchlist_size,
                       images_per_entry=images_per_entry, confirmation_frames=confirmation_frames, looks=looks,
                       target=target)
@@ -191,8 +211,9 @@ def propose(calibration: Mapping[str, Any], *, condition: str, watchlist_size: i
 
 def estimate(calibration: Mapping[str, Any], *, condition: str, threshold: float, watchlist_size: int,
              confirmation_frames: int = 2, looks: int = DEFAULT_LOOKS_PER_PASSER_BY,
-             images_per_entry: int = 1) -> Operating:
-    """The figures at `threshold`, read at the highest calibrated threshold not above it (never an underestimate)."""
+             images_per_entry: int = 1, target: float | None = None) -> Operating:
+    """The figures at `threshold`, read at the highest calibrated threshold not above it (never an underestimate);
+    with a `target`, whether it meets it and whether the calibration can show so low a rate."""
     if math.isnan(threshold):
         raise ValueError("The threshold is not a number.")
     grid = calibration.get("grid") or []
@@ -200,7 +221,7 @@ def estimate(calibration: Mapping[str, Any], *, condition: str, threshold: float
     index = max((i for i, t in enumerate(grid) if t <= threshold + 1e-9), default=0)
     return _operating(calibration, condition=condition, index=index, watchlist_size=max(watchlist_size, 1),
                       images_per_entry=images_per_entry, confirmation_frames=confirmation_frames, looks=looks,
-                      target=None)
+                      target=target)
 
 
 def equitability(calibration: Mapping[str, Any], threshold: float) -> list[dict[str, Any]]:

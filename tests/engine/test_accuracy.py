@@ -1,4 +1,5 @@
-"""Done-when targets on shared/faces/deepface: verification accuracy and open-set 1:N at each pack's threshold."""
+"""The small DeepFace set: every image yields a face. Accuracy is measured on held-out people (test_held_out.py):
+figures on the images a threshold was chosen on would pass by construction."""
 
 from __future__ import annotations
 
@@ -7,36 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from matching.engine import load_manifest
-from matching.engine.calibration import FaceSet, accuracy_at, open_set, pair_scores
-
 from .support import PACKS
-
-CONDITIONS = ("colour", "greyscale")
-
-
-@pytest.mark.parametrize("condition", CONDITIONS)
-@pytest.mark.parametrize("pack_id", PACKS)
-def test_verification_accuracy_at_pack_threshold(
-    pack_id: str, condition: str, face_set: FaceSet, templates: Callable[[str, str], dict]
-) -> None:
-    threshold = load_manifest(pack_id).threshold_for(greyscale=condition == "greyscale")
-    assert threshold is not None
-    scores, genuine = pair_scores(templates(pack_id, condition), face_set.pairs)
-    assert accuracy_at(scores, genuine, threshold) >= 0.99
-
-
-@pytest.mark.parametrize("condition", CONDITIONS)
-@pytest.mark.parametrize("pack_id", PACKS)
-def test_open_set_identification_at_pack_threshold(
-    pack_id: str, condition: str, face_set: FaceSet, templates: Callable[[str, str], dict]
-) -> None:
-    threshold = load_manifest(pack_id).threshold_for(greyscale=condition == "greyscale")
-    assert threshold is not None
-    result = open_set(templates(pack_id, condition), face_set.identities, threshold)
-    assert result["enrolled"] == 7 and result["mated_probes"] + result["nonmated_probes"] == 61 - 7
-    assert result["tpir"] >= 0.95
-    assert result["fpir"] == 0.0
 
 
 @pytest.mark.parametrize("pack_id", PACKS)

@@ -10,7 +10,7 @@ import pytest
 from matching.engine import EngineConfig, benchmark, calibration
 from matching.management.commands import benchmark_engine, calibrate_packs
 
-from .support import QUALITY_GATE
+from .support import QUALITY_GATE, shared_faces_dir
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch, settings) -> list[dict[str, Any]]:
@@ -18,7 +18,7 @@ def calls(monkeypatch: pytest.MonkeyPatch, settings) -> list[dict[str, Any]]:
     settings.LFR_MODEL_DIR = "/srv/models"
     settings.LFR_MODEL_CACHE = "/srv/lfr/var/models"
     settings.LFR_CALIBRATION_DIR = "/srv/lfr/var/calibration"
-    settings.LFR_FACES_DIR = "/srv/shared/faces"
+    settings.LFR_FACES_DIR = str(shared_faces_dir())
     settings.LFR_INSIGHTFACE_LICENCE_ACKNOWLEDGED = True
     settings.LFR_ONNX_THREADS = 2
     monkeypatch.setattr(calibration, "main", lambda **kwargs: recorded.append(kwargs))
@@ -28,12 +28,12 @@ def calls(monkeypatch: pytest.MonkeyPatch, settings) -> list[dict[str, Any]]:
 
 def test_calibrate_packs_passes_settings_defaults(calls: list[dict[str, Any]]) -> None:
     calibrate_packs.Command().handle(
-        packs=["buffalo_s"], out=None, faces=None, target_fmr=0.001, update_manifests=False
+        packs=["buffalo_s"], out=None, faces=None, limit=None, update_manifests=False
     )
     [kwargs] = calls
     assert kwargs["pack_ids"] == ["buffalo_s"]
     assert kwargs["out_dir"] == Path("/srv/lfr/var/calibration")
-    assert kwargs["faces_dir"] == Path("/srv/shared/faces")
+    assert kwargs["faces_dir"] == shared_faces_dir() and kwargs["limit"] is None
     assert kwargs["config"] == EngineConfig(
         model_dir=Path("/srv/models"),
         model_cache=Path("/srv/lfr/var/models"),
