@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date, datetime, time
 from datetime import timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -229,16 +231,25 @@ class ApplicationForm(forms.Form):
                                                                                      "from the list"},
     )
     threshold = forms.FloatField(
-        label="Match threshold", min_value=0.01, max_value=0.99,
-        error_messages={"required": "Enter the match threshold, e.g. 0.36",
-                        "invalid": "Enter the match threshold as a number between 0 and 1, e.g. 0.36",
-                        "min_value": "The match threshold must be between 0.01 and 0.99",
-                        "max_value": "The match threshold must be between 0.01 and 0.99"},
+        label="Match threshold for colour frames", min_value=0.01, max_value=0.99,
+        error_messages={"required": "Enter the match threshold for colour frames, e.g. 0.45",
+                        "invalid": "Enter the match threshold for colour frames as a number between 0 and 1, "
+                                   "e.g. 0.45",
+                        "min_value": "The match threshold for colour frames must be between 0.01 and 0.99",
+                        "max_value": "The match threshold for colour frames must be between 0.01 and 0.99"},
+    )
+    threshold_greyscale = forms.FloatField(
+        label="Match threshold for greyscale (night-time) frames", min_value=0.01, max_value=0.99,
+        error_messages={"required": "Enter the match threshold for greyscale frames, e.g. 0.50",
+                        "invalid": "Enter the match threshold for greyscale frames as a number between 0 and 1, "
+                                   "e.g. 0.50",
+                        "min_value": "The match threshold for greyscale frames must be between 0.01 and 0.99",
+                        "max_value": "The match threshold for greyscale frames must be between 0.01 and 0.99"},
     )
     threshold_justification = forms.CharField(
-        label="Why a threshold below the floor is justified", required=False, widget=forms.Textarea,
-        help_text="Needed only when the threshold is below the model pack's validated floor: a lower threshold "
-                  "gives more false alerts. The authorising officer sees this.",
+        label="Why a threshold below the proposal is justified", required=False, widget=forms.Textarea,
+        help_text="Needed only when a threshold is below its proposed threshold: a lower threshold gives more "
+                  "false alerts than the force's target. The authorising officer sees this.",
     )
     confirmation_frames = forms.IntegerField(
         label="Frames to confirm a match", min_value=services.CONFIRMATION_FRAMES_RANGE[0],
@@ -302,23 +313,67 @@ class ApplicationForm(forms.Form):
         if deployment is not None:
             nodes = nodes | EdgeNode.objects.filter(pk__in=deployment.edge_nodes.values("pk"))
         self.fields["edge_nodes"].queryset = nodes.distinct().order_by("name")
-        self.floors = {}
-        for pack_id in sorted({v.pack_id for v in versions} | ({deployment.pack_id} if deployment else set())):
-            try:
-                self.floors[pack_id] = selectors.pack_threshold_floor(pack_id)
-            except Exception:  # a pack missing here is reported by the service when the version is chosen
-                self.floors[pack_id] = None
+        # The proposals of each version listed, for the frames to confirm a match as given (the page's script
+        # prefills the thresholds from them when another version is chosen; the service checks again).
+        k = self._given_int("confirmation_frames", default=2, low=1, high=services.CONFIRMATION_FRAMES_RANGE[1])
+        self.proposals: dict[int, dict[str, float] | None] = {}  # None: the pack cannot propose (the figures say why)
         chosen = self._chosen_version() or versions.first()
-        floor = self.floors.get(chosen.pack_id) if chosen else None
-        if not self.is_bound and "threshold" not in self.initial and floor is not None:
-            self.initial["threshold"] = floor
-        known = [f"{floor:.2f} for model pack {pack}" for pack, floor in self.floors.items() if floor is not None]
-        self.fields["threshold"].help_text = (
-            "The similarity score at or above which a face makes an alert. A higher threshold gives fewer false "
-            "alerts but misses more people. The validated floor is "
-            + ("; ".join(known) if known else "set by the model pack")
-            + ". A threshold below the floor needs a recorded justification."
-        )
+        listed = list(versions) + ([deployment.watchlist_version] if deployment else [])
+        for version in {v.pk: v for v in listed}.values():
+            try:
+                proposals = selectors.threshold_proposals(
+                    pack_id=version.pack_id, watchlist_size=version.size,
+                    images_per_entry=selectors.watchlist_images_per_entry(version), confirmation_frames=k)
+            except selectors.ProposalUnavailable:
+                self.proposals[version.pk] = None
+            else:
+                self.proposals[version.pk] = {c: op.threshold for c, op in proposals.items()}
+        self.chosen_version = chosen
+        proposal = self.proposals.get(chosen.pk) if chosen else None
+        if proposal and not self.is_bound:
+            for name, condition in (("threshold", "colour"), ("threshold_greyscale", "greyscale")):
+                if self.initial.get(name) is None:
+                    self.initial[name] = proposal[condition]
+        target = settings.LFR_TARGET_FALSE_ALERTS_PER_PASSER_BY
+        for name, condition in (("threshold", "colour"), ("threshold_greyscale", "greyscale")):
+            self.fields[name].help_text = (
+                f"The similarity score at or above which a face in a {condition} frame makes an alert. A higher "
+                "threshold gives fewer false alerts but misses more people. It is prefilled with the proposed "
+                f"threshold: the lowest that meets the force's target of at most {target:g} false alerts per "
+                "passer-by for the chosen watchlist's size and the frames to confirm a match. Below the proposal "
+                "it needs a recorded justification.")
+
+    def _given_int(self, name: str, *, default: int, low: int, high: int) -> int:
+        """A whole number as given (typed, or the initial value), or `default` where it is not one in range."""
+        raw = self.data.get(name) if self.is_bound else self.initial.get(name, self.fields[name].initial)
+        try:
+            value = int(str(raw).strip())
+        except (TypeError, ValueError):
+            return default
+        return value if low <= value <= high else default
+
+    def _given_float(self, name: str) -> float | None:
+        raw = self.data.get(name) if self.is_bound else self.initial.get(name)
+        try:
+            value = float(str(raw).strip())
+        except (TypeError, ValueError):
+            return None
+        return value if math.isfinite(value) and 0 < value < 1 else None
+
+    @cached_property
+    def figures(self):
+        """The proposals and the figures at the thresholds as given, for the chosen watchlist version (None
+        before one is chosen); the page shows them beside the threshold fields."""
+        version = self.chosen_version
+        if version is None:
+            return None
+        return selectors.threshold_figures(
+            pack_id=version.pack_id, watchlist_size=version.size,
+            images_per_entry=selectors.watchlist_images_per_entry(version),
+            confirmation_frames=self._given_int("confirmation_frames", default=2, low=1,
+                                                high=services.CONFIRMATION_FRAMES_RANGE[1]),
+            footfall=self._given_int("expected_footfall", default=0, low=0, high=10**9),
+            chosen={"colour": self._given_float("threshold"), "greyscale": self._given_float("threshold_greyscale")})
 
     def _chosen_version(self) -> WatchlistVersion | None:
         key = self.data.get("watchlist_version") if self.is_bound else self.initial.get("watchlist_version")
@@ -330,8 +385,13 @@ class ApplicationForm(forms.Form):
             return None
 
     @property
-    def version_floors(self) -> list[tuple[int, str, float | None]]:
-        return [(v.pk, v.pack_id, self.floors.get(v.pack_id)) for v in self.fields["watchlist_version"].queryset]
+    def version_proposals(self) -> list[tuple[int, str, float | None, float | None]]:
+        """[version id, pack, colour proposal, greyscale proposal] for the page's script (json_script)."""
+        rows = []
+        for version in self.fields["watchlist_version"].queryset:
+            proposal = self.proposals.get(version.pk) or {}
+            rows.append((version.pk, version.pack_id, proposal.get("colour"), proposal.get("greyscale")))
+        return rows
 
     def parts(self, name: str) -> dict[str, str]:
         return self.fields[name].parts_for(self[name].value())
@@ -372,6 +432,8 @@ class ApplicationForm(forms.Form):
     def initial_for(cls, deployment) -> dict:
         initial = {name: getattr(deployment, name) for name in services.APPLICATION_FIELDS}
         initial["area_polygon"] = polygon_text(deployment.area_polygon)
+        # Made before greyscale had its own threshold: its greyscale frames use the colour one, shown as such.
+        initial["threshold_greyscale"] = selectors.greyscale_threshold(deployment)
         initial["edge_nodes"] = list(deployment.edge_nodes.all())
         initial["watchlist_version"] = deployment.watchlist_version
         return initial

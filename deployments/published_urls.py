@@ -7,4 +7,5 @@ from . import views
 app_name = "published"
 urlpatterns = [
     path("", views.published_list, name="list"),
+    path("packs/<slug:pack_id>/", views.published_pack, name="pack"),
 ]

@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from lfr_governance import clock
 from lfr_governance.permissions import NOT_FOUND, allowed, get_for_user_or_404, has_role_perm, restrict, scope
-from lfr_governance.rates import PerPasserBy
+from lfr_governance.rates import PerPasserBy, percent_text
 from lfr_governance.registry import registry
-from watchlists.choices import VersionStatus
+from watchlists.choices import ImageState, VersionStatus
 
 from .choices import (
     CHANGEABLE,
@@ -126,84 +128,272 @@ def edge_node_for_token_with_live(token: str, now=None) -> tuple[EdgeNode | None
 # --- The application and its authorisation -----------------------------------------------------
 
 
-def pack_threshold_floor(pack_id: str) -> float | None:
-    # Here and below, not at the top: the web process reads manifests and calibrations without loading
-    # ONNX Runtime and OpenCV at start-up.
-    from lfr_governance.faces import load_manifest
+# A passer-by is compared with every entry, so the same threshold gives more false alerts on a larger list: the
+# threshold is proposed per imaging condition from the force's target (policy), the watchlist's size and images per
+# entry, and k, out of the pack's calibration (matching/engine/thresholds.py, through lfr_governance.faces).
 
-    return load_manifest(pack_id).threshold
+CONDITION_LABELS = {"colour": "Colour frames", "greyscale": "Greyscale (night-time) frames"}
 
 
-def false_alert_chance_per_passer_by(fmr: float, watchlist_size: int) -> float:
-    """p1 = 1 - (1 - FMR)^N: the chance that one look at the face of someone not on a watchlist of N entries scores
-    at or above the threshold against at least one of them (log1p/expm1: exact where FMR is tiny). Never more than
-    N x FMR, the figure per comparison."""
-    if watchlist_size <= 0 or fmr <= 0:
-        return 0.0
-    if fmr >= 1:
-        return 1.0
-    return -math.expm1(watchlist_size * math.log1p(-fmr))
+def watchlist_images_per_entry(version) -> int:
+    """The calibration's enrolment to read: 1 where any entry has only one accepted image (or none), else 2."""
+    entries = version.entries.annotate(accepted=Count("images", filter=Q(images__state=ImageState.ACCEPTED)))
+    if not entries.exists():
+        return 1
+    return 1 if entries.filter(accepted__lt=2).exists() else 2
+
+
+class ProposalUnavailable(LookupError):
+    """The pack's calibration cannot propose a threshold (missing, unreadable, old format); the message says what
+    to do."""
+
+
+def threshold_proposals(*, pack_id: str, watchlist_size: int, images_per_entry: int,
+                        confirmation_frames: int) -> dict:
+    """Per condition, the lowest calibrated threshold meeting the target (thresholds.Operating). ProposalUnavailable
+    (with what to do) where the pack has no calibration in format 2."""
+    # Here, not at the top: the web process reads calibrations without loading ONNX Runtime and OpenCV at start-up.
+    from lfr_governance.faces import CONDITIONS, CalibrationMissing, threshold_propose
+
+    try:
+        return {condition: threshold_propose(pack_id, condition=condition,
+                                             watchlist_size=max(int(watchlist_size), 1),
+                                             confirmation_frames=int(confirmation_frames),
+                                             images_per_entry=int(images_per_entry))
+                for condition in CONDITIONS}
+    except CalibrationMissing as exc:
+        raise ProposalUnavailable(str(exc.args[0]) if exc.args else f"Model pack {pack_id} has no calibration.")
+    except (KeyError, IndexError, TypeError) as exc:  # a calibration file missing a part thresholds.py reads
+        raise ProposalUnavailable(f"The calibration of model pack {pack_id} is incomplete ({exc!r} missing): run "
+                                  f"manage.py calibrate_packs --pack {pack_id} again.") from None
+
+
+def per_passer_by_text(rate: float) -> str:
+    """An expected rate per passer-by in the published wording: "1 in 1,200 passers-by (0.083%)"."""
+    if not rate or rate <= 0:
+        return "none (0%)"
+    if rate >= 0.5:
+        return f"{percent_text(rate)} of passers-by"
+    return f"1 in {round(1 / rate):,} passers-by ({percent_text(rate)})"
 
 
 @dataclass(frozen=True)
-class PasserByEstimate:
-    """The authorising officer's estimate: false alerts per passer-by times the expected footfall.
+class ConditionFigures:
+    """One imaging condition: the proposal for this deployment, and the figures at the threshold chosen."""
 
-    The calibration measures the false match rate (FMR) of one face against one entry, on still images. A passer-by
-    is compared with every entry, so per passer-by the chance of a false alert is p1 = 1 - (1 - FMR)^N. With
-    k = confirmation_frames >= 2 a passer-by alerts only when the same entry scores at or above the threshold in k
-    frames of their track; those frames are of one face seconds apart, strongly correlated, so k lowers p1 by an
-    amount only recorded footage measures (manage.py rehearse): p1 is the bound ("at most"). With k = 1 every frame
-    is a chance, so p1 is an estimate ("about"), not a bound.
-    """
-
-    threshold: float
-    fmr: float
-    fmr_upper_95: float
-    impostor_comparisons: int
-    watchlist_size: int
+    condition: str
+    threshold: float | None  # chosen; greyscale frames use the colour threshold where none was given
+    proposal: Any  # thresholds.Operating at the proposed threshold, or None
+    chosen: Any  # thresholds.Operating at the chosen threshold, or None
     footfall: int
+    target: float
+    error: str = ""
+
+    @property
+    def label(self) -> str:
+        return CONDITION_LABELS.get(self.condition, self.condition)
+
+    @property
+    def qualifier(self) -> str:
+        """k >= 2: the figures are the most to expect; k = 1: an estimate."""
+        return "At most" if self.chosen is not None and self.chosen.is_bound else "About"
+
+    @property
+    def below_proposal(self) -> bool:
+        return (self.proposal is not None and self.threshold is not None
+                and self.threshold < self.proposal.threshold - 1e-9)
+
+    @property
+    def exceeds_target(self) -> bool:
+        return self.chosen is not None and self.chosen.per_passer_by > self.target
+
+    @property
+    def measurable(self) -> bool:
+        """Whether the calibration had comparisons enough to show a rate as low as the target for this list."""
+        return self.proposal is None or bool(self.proposal.measurable)
+
+    @property
+    def expected(self) -> float:
+        return self.chosen.over_footfall(self.footfall)[0] if self.chosen is not None else 0.0
+
+    @property
+    def expected_upper_95(self) -> float:
+        return self.chosen.over_footfall(self.footfall)[1] if self.chosen is not None else 0.0
+
+    @property
+    def per_passer_by_text(self) -> str:
+        return per_passer_by_text(self.chosen.per_passer_by) if self.chosen is not None else ""
+
+    @property
+    def per_passer_by_upper_text(self) -> str:
+        return per_passer_by_text(self.chosen.per_passer_by_upper_95) if self.chosen is not None else ""
+
+    @property
+    def tpir_text(self) -> str:
+        """The expected share of listed people found on one look, at the chosen threshold (held-out people)."""
+        return percent_text(self.chosen.tpir) if self.chosen is not None else ""
+
+    @property
+    def target_text(self) -> str:
+        return per_passer_by_text(self.target)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the applicant and the authorising officer must read before relying on the figures."""
+        found = []
+        if self.exceeds_target:
+            found.append(f"At {self.threshold:.2f} the expected false alerts per passer-by, "
+                         f"{self.per_passer_by_text}, exceed the force's target of {self.target_text}.")
+        if self.proposal is not None and not self.proposal.meets_target:
+            found.append(f"No calibrated threshold is shown to meet the target (with 95% confidence) for a watchlist "
+                         f"of {self.proposal.watchlist_size:,} entries: {self.proposal.threshold:.2f}, the threshold "
+                         "with the smallest upper bound, is proposed. A smaller watchlist, or more frames to confirm "
+                         "a match where it is 1, lowers the rate.")
+        if not self.measurable:
+            found.append(f"The calibration ({self.proposal.impostor_comparisons:,} comparisons of different people) "
+                         f"cannot measure a rate as low as {self.target_text} for "
+                         f"{self.proposal.watchlist_size:,} entries: the figures rest on the upper bound, not on "
+                         "observed false matches.")
+        return found
+
+    def as_record(self) -> dict:
+        return {
+            "threshold": self.threshold, "error": self.error,
+            "proposal": self.proposal.as_record() if self.proposal is not None else None,
+            "chosen": self.chosen.as_record() if self.chosen is not None else None,
+            "expected": self.expected, "expected_upper_95": self.expected_upper_95,
+            "exceeds_target": self.exceeds_target, "measurable": self.measurable,
+        }
+
+
+@dataclass(frozen=True)
+class ThresholdFigures:
+    """Both conditions' proposals and the figures at the thresholds chosen, for one deployment's shape."""
+
+    pack_id: str
+    watchlist_size: int
+    images_per_entry: int
     confirmation_frames: int
-    per_passer_by: float
-    per_passer_by_upper_95: float
-    expected: float  # footfall x per_passer_by
-    expected_upper_95: float
+    footfall: int
+    target: float
+    looks_per_passer_by: int
+    conditions: tuple  # of ConditionFigures, colour first
+    error: str = ""  # the calibration cannot propose (missing, old format): what to do
+
+    def get(self, condition: str) -> ConditionFigures | None:
+        return next((c for c in self.conditions if c.condition == condition), None)
+
+    def proposed(self, condition: str) -> float | None:
+        figures = self.get(condition)
+        return figures.proposal.threshold if figures is not None and figures.proposal is not None else None
 
     @property
     def is_bound(self) -> bool:
-        """Whether `expected` is a bound (k >= 2: at most) rather than an estimate (k = 1: about)."""
         return self.confirmation_frames >= 2
 
     @property
-    def per_comparison_expected(self) -> float:
-        """The figure per comparison (watchlist size x footfall x FMR), which counts a passer-by once per entry."""
-        return self.watchlist_size * self.footfall * self.fmr
+    def footfall_text(self) -> str:
+        return f"{self.footfall:,}"
+
+    @property
+    def watchlist_size_text(self) -> str:
+        return f"{self.watchlist_size:,}"
 
     def as_record(self) -> dict:
-        """What an authorisation keeps of the estimate the officer saw (Authorisation.estimate)."""
-        return {"model": "per_passer_by", "expected": self.expected, "expected_upper_95": self.expected_upper_95,
-                "per_passer_by": self.per_passer_by, "per_passer_by_upper_95": self.per_passer_by_upper_95,
-                "fmr": self.fmr, "fmr_upper_95": self.fmr_upper_95, "threshold": self.threshold,
-                "footfall": self.footfall, "watchlist_size": self.watchlist_size,
-                "confirmation_frames": self.confirmation_frames, "bound": self.is_bound}
+        """What an authorisation keeps of the figures the officer saw (Authorisation.estimate)."""
+        colour = self.get("colour")
+        return {
+            "model": "threshold_from_target", "error": self.error, "pack": self.pack_id, "target": self.target,
+            "looks_per_passer_by": self.looks_per_passer_by, "watchlist_size": self.watchlist_size,
+            "images_per_entry": self.images_per_entry, "confirmation_frames": self.confirmation_frames,
+            "footfall": self.footfall, "bound": self.is_bound,
+            # The colour figures at the top, as every estimate since the first recorded them.
+            "threshold": colour.threshold if colour else None,
+            "expected": colour.expected if colour and colour.chosen else None,
+            "expected_upper_95": colour.expected_upper_95 if colour and colour.chosen else None,
+            "conditions": {c.condition: c.as_record() for c in self.conditions},
+        }
 
 
-def deployment_estimate(deployment: Deployment, *, threshold: float | None = None) -> PasserByEstimate:
-    """Expected false alerts: expected footfall x the chance per passer-by, 1 - (1 - FMR)^N, at the threshold."""
-    from lfr_governance.faces import calibration_for_pack, expected_false_alerts
+def threshold_figures(*, pack_id: str, watchlist_size: int, images_per_entry: int, confirmation_frames: int,
+                      footfall: int, chosen: dict) -> ThresholdFigures:
+    """The proposals, and the figures at each `chosen[condition]` threshold (a missing or unusable one: none)."""
+    from lfr_governance.faces import CONDITIONS, threshold_estimate
 
-    calibration = calibration_for_pack(deployment.watchlist_version.pack_id)
-    size, footfall = deployment.watchlist_version.size, deployment.expected_footfall
-    # The pack's FMR at the threshold (and its 95% upper bound), read from the calibration: one comparison's worth.
-    rates = expected_false_alerts(calibration, threshold if threshold is not None else deployment.threshold, 1, 1)
-    p1 = false_alert_chance_per_passer_by(rates.fmr, size)
-    p1_upper = false_alert_chance_per_passer_by(rates.fmr_upper_95, size)
-    return PasserByEstimate(
-        threshold=rates.threshold, fmr=rates.fmr, fmr_upper_95=rates.fmr_upper_95,
-        impostor_comparisons=rates.impostor_comparisons, watchlist_size=size, footfall=footfall,
-        confirmation_frames=deployment.confirmation_frames, per_passer_by=p1, per_passer_by_upper_95=p1_upper,
-        expected=footfall * p1, expected_upper_95=footfall * p1_upper,
-    )
+    target, looks = settings.LFR_TARGET_FALSE_ALERTS_PER_PASSER_BY, settings.LFR_LOOKS_PER_PASSER_BY
+    shape = {"pack_id": pack_id, "watchlist_size": int(watchlist_size), "images_per_entry": int(images_per_entry),
+             "confirmation_frames": int(confirmation_frames), "footfall": int(footfall or 0), "target": target,
+             "looks_per_passer_by": looks}
+    try:
+        proposals = threshold_proposals(pack_id=pack_id, watchlist_size=watchlist_size,
+                                        images_per_entry=images_per_entry, confirmation_frames=confirmation_frames)
+    except (ProposalUnavailable, ValueError) as exc:
+        error = str(exc.args[0]) if exc.args else f"Model pack {pack_id} cannot propose a threshold."
+        return ThresholdFigures(**shape, conditions=tuple(
+            ConditionFigures(condition=c, threshold=chosen.get(c), proposal=None, chosen=None,
+                             footfall=shape["footfall"], target=target, error=error) for c in CONDITIONS),
+            error=error)
+    conditions = []
+    for condition in CONDITIONS:
+        threshold = chosen.get(condition)
+        usable = isinstance(threshold, (int, float)) and math.isfinite(threshold) and 0 < threshold < 1
+        at = threshold_estimate(pack_id, condition=condition, threshold=float(threshold),
+                                watchlist_size=max(int(watchlist_size), 1),
+                                confirmation_frames=int(confirmation_frames),
+                                images_per_entry=int(images_per_entry)) if usable else None
+        conditions.append(ConditionFigures(condition=condition, threshold=float(threshold) if usable else None,
+                                           proposal=proposals[condition], chosen=at, footfall=shape["footfall"],
+                                           target=target))
+    return ThresholdFigures(**shape, conditions=tuple(conditions))
+
+
+def greyscale_threshold(deployment: Deployment) -> float | None:
+    """The threshold greyscale frames use: their own, or the colour one on applications made before it existed."""
+    return deployment.threshold_greyscale if deployment.threshold_greyscale is not None else deployment.threshold
+
+
+def deployment_thresholds(deployment: Deployment) -> ThresholdFigures:
+    """The deployment's proposals and the figures at its thresholds, both conditions."""
+    version = deployment.watchlist_version
+    return threshold_figures(
+        pack_id=version.pack_id, watchlist_size=version.size, images_per_entry=watchlist_images_per_entry(version),
+        confirmation_frames=deployment.confirmation_frames, footfall=deployment.expected_footfall or 0,
+        chosen={"colour": deployment.threshold, "greyscale": greyscale_threshold(deployment)})
+
+
+def equitability_table(pack_id: str, threshold: float | None) -> dict:
+    """The calibration's false match rate per demographic group at `threshold` (rows with their words), or the
+    reason there is none. Counts of comparisons only: no personal data."""
+    from lfr_governance.faces import CalibrationMissing, pack_equitability
+
+    if threshold is None or not math.isfinite(threshold):
+        return {"rows": [], "threshold": None, "error": "There is no threshold to read the table at."}
+    try:
+        rows = pack_equitability(pack_id, threshold)
+    except CalibrationMissing as exc:
+        return {"rows": [], "threshold": threshold, "error": str(exc.args[0]) if exc.args else "No calibration."}
+    except (KeyError, IndexError, TypeError, ValueError):
+        rows = None
+    if not rows:
+        return {"rows": [], "threshold": threshold,
+                "error": f"The calibration of model pack {pack_id} has no equitability table: run manage.py "
+                         f"calibrate_packs --pack {pack_id} again."}
+    return {"rows": rows, "threshold": rows[0]["threshold"], "error": ""}
+
+
+def pack_published(pack_id: str) -> dict | None:
+    """What a pack's public page shows (lfr_governance.faces.pack_summary), or None for a pack nobody knows."""
+    from lfr_governance.faces import known_packs, pack_summary
+
+    if pack_id not in known_packs():
+        return None
+    summary = pack_summary(pack_id)
+    if not summary["error"]:
+        summary["table"] = {"rows": summary["equitability"], "threshold": summary["equitability_threshold"],
+                            "error": "" if summary["equitability"] else (
+                                f"The calibration of model pack {pack_id} has no equitability table: run "
+                                f"manage.py calibrate_packs --pack {pack_id} again.")}
+    return summary
 
 
 def current_authorisation(deployment: Deployment) -> Authorisation | None:

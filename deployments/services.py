@@ -6,6 +6,7 @@ in the same transaction, and is its own function (there is no writable status fi
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -53,23 +54,26 @@ from .selectors import (
     CANCELLERS,
     CHANGE,
     VERSION_DESTROYED,
+    ProposalUnavailable,
     ao_sees_watchlist,
-    deployment_estimate,
+    deployment_thresholds,
     go_live_problems,
-    pack_threshold_floor,
+    greyscale_threshold,
+    threshold_proposals,
     token_hash,
+    watchlist_images_per_entry,
 )
 
 S = DeploymentStatus
 APPLICATION_FIELDS = (
     "title", "purpose", "offence_focus", "intelligence_case_ref", "location_name", "latitude", "longitude",
-    "area_radius_m", "area_polygon", "location_reason", "starts_at", "ends_at", "threshold",
+    "area_radius_m", "area_polygon", "location_reason", "starts_at", "ends_at", "threshold", "threshold_greyscale",
     "threshold_justification", "confirmation_frames", "expected_footfall", "necessity_proportionality", "dpia_ref",
     "community_impact", "engagement_notes", "public_prenotice",
 )
 # What an authorisation binds (GOVERNANCE.md): changing any of it needs a new authorisation.
 BOUND_FIELDS = ("location_name", "latitude", "longitude", "area_radius_m", "area_polygon", "starts_at", "ends_at",
-                "threshold", "confirmation_frames")
+                "threshold", "threshold_greyscale", "confirmation_frames")
 TEAM_PERMS = ("view_deployment", "change_deployment")
 AO_PERMS = ("view_deployment", "authorise_deployment")
 OPERATOR_PERMS = ("view_deployment", "operate_deployment")
@@ -163,6 +167,64 @@ def confirmation_frames_problem(value: Any) -> str:
     return ""
 
 
+THRESHOLD_NOUNS = {"threshold": "match threshold for colour frames",
+                   "threshold_greyscale": "match threshold for greyscale (night-time) frames"}
+
+
+def threshold_problem(value: Any, noun: str, *, optional: bool = False) -> str:
+    """Why `value` cannot be a match threshold, or "" (a finite number strictly between 0 and 1; never a bool)."""
+    if value is None:
+        return "" if optional else f"Give the {noun}: a number between 0 and 1, such as the proposed threshold."
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"Give the {noun} as a number between 0 and 1, e.g. 0.45."
+    if not math.isfinite(value):
+        return f"The {noun} must be a number between 0 and 1 (both excluded): {value} is not a number in range."
+    if not 0 < value < 1:
+        return f"The {noun} must be between 0 and 1 (both excluded); {value:g} is not. Give a number such as 0.45."
+    return ""
+
+
+def _threshold_check(errors: dict[str, str], deployment: Deployment) -> None:
+    """Each threshold in range; below its condition's proposal (from the target, the watchlist and k) it needs the
+    recorded justification. Where the calibration cannot propose, the application cannot be checked."""
+    version, proposals = deployment.watchlist_version, None
+    if version.status == VersionStatus.FROZEN and "confirmation_frames" not in errors:
+        try:
+            proposals = threshold_proposals(pack_id=version.pack_id, watchlist_size=version.size,
+                                            images_per_entry=watchlist_images_per_entry(version),
+                                            confirmation_frames=deployment.confirmation_frames)
+        except ProposalUnavailable as exc:
+            errors["watchlist_version"] = (f"{exc.args[0]} The threshold follows from the pack's calibration, so the "
+                                           "application cannot be checked until then.")
+    for name, noun in THRESHOLD_NOUNS.items():
+        # Left out because nothing could be proposed: the calibration's message above says why.
+        optional = name == "threshold_greyscale" or "watchlist_version" in errors
+        if problem := threshold_problem(getattr(deployment, name), noun, optional=optional):
+            errors[name] = problem
+    if proposals is None or errors.keys() & {"threshold", "threshold_greyscale"} or deployment.threshold is None:
+        return
+    chosen = {"colour": deployment.threshold, "greyscale": greyscale_threshold(deployment)}
+    below = [(condition, chosen[condition], proposal.threshold) for condition, proposal in proposals.items()
+             if chosen[condition] < proposal.threshold - 1e-9]
+    if below and not (deployment.threshold_justification or "").strip():
+        errors["threshold_justification"] = " ".join(
+            f"{value:.2f} for {condition} frames is below the proposed threshold of {proposal:.2f}, which meets the "
+            f"target of at most {settings.LFR_TARGET_FALSE_ALERTS_PER_PASSER_BY:g} false alerts per passer-by for "
+            f"this watchlist ({version.size:,} entries) and {deployment.confirmation_frames} frame(s) to confirm a "
+            "match." for condition, value, proposal in below
+        ) + " Record why a lower threshold is justified, or raise it to the proposal."
+
+
+def _watchlist_cap_check(deployment: Deployment) -> None:
+    """An application whose watchlist version exceeds the force's cap is refused (submission and authorisation)."""
+    cap, size = settings.LFR_WATCHLIST_MAX_ENTRIES, deployment.watchlist_version.size
+    if size > cap:
+        raise ValidationError({"watchlist_version": (
+            f"The watchlist version has {size:,} entries, more than the force's cap of {cap:,}: a larger list gives "
+            "more false alerts at the same threshold. Reduce the watchlist to the people this operation needs, "
+            "freeze the new version and choose it.")})
+
+
 def _validate(deployment: Deployment) -> None:
     errors: dict[str, str] = {}
     version = deployment.watchlist_version
@@ -186,15 +248,7 @@ def _validate(deployment: Deployment) -> None:
         errors["longitude"] = "Longitude must be between -180 and 180."
     if problem := confirmation_frames_problem(deployment.confirmation_frames):
         errors["confirmation_frames"] = problem
-    if version.status == VersionStatus.FROZEN and deployment.threshold is not None:
-        floor = pack_threshold_floor(version.pack_id)
-        if floor is None:
-            errors["watchlist_version"] = f"Model pack {version.pack_id} has no validated threshold: calibrate it first."
-        elif deployment.threshold < floor and not deployment.threshold_justification.strip():
-            errors["threshold_justification"] = (
-                f"{deployment.threshold:.2f} is below the model pack's validated floor of {floor:.2f}: "
-                "record why a lower threshold is justified, or raise it."
-            )
+    _threshold_check(errors, deployment)
     if errors:
         raise ValidationError(errors)
     deployment.full_clean(exclude=["applicant", "team", "watchlist_version", "authorising_officer"])
@@ -213,7 +267,8 @@ def deployment_create(
     offence_focus: str, intelligence_case_ref: str, location_name: str, latitude: Decimal, longitude: Decimal,
     area_radius_m: int | None | NotGiven = NOT_GIVEN, area_polygon: list[list[float]] | NotGiven = NOT_GIVEN,
     location_reason: str, starts_at: datetime, ends_at: datetime,
-    threshold: float | None | NotGiven = NOT_GIVEN,  # the pack's validated floor when not given
+    threshold: float | None | NotGiven = NOT_GIVEN,  # the colour proposal when not given
+    threshold_greyscale: float | None | NotGiven = NOT_GIVEN,  # the greyscale proposal when not given
     threshold_justification: str | NotGiven = NOT_GIVEN,
     confirmation_frames: int | NotGiven = NOT_GIVEN,  # the model's default (2) when not given
     expected_footfall: int, necessity_proportionality: str, dpia_ref: str, community_impact: str,
@@ -226,8 +281,8 @@ def deployment_create(
     if team is None:
         raise ValidationError("You belong to no team; ask an administrator to set your team first.")
     _watchlist_version_for(actor, watchlist_version)
-    if values.get("threshold") is None and watchlist_version.pack_id:
-        values["threshold"] = pack_threshold_floor(watchlist_version.pack_id)
+    if (values.get("threshold") is None or values.get("threshold_greyscale") is None) and watchlist_version.pack_id:
+        _proposals_fill(values, watchlist_version)
     deployment = Deployment(applicant=actor, team=team, watchlist_version=watchlist_version, **values)
     _validate(deployment)
     deployment.save()
@@ -241,6 +296,22 @@ def deployment_create(
     return deployment
 
 
+def _proposals_fill(values: dict[str, Any], version: WatchlistVersion) -> None:
+    """The thresholds left out become their condition's proposal (left empty where none can be made: the validation
+    then says why)."""
+    k = values.get("confirmation_frames", Deployment._meta.get_field("confirmation_frames").default)
+    if confirmation_frames_problem(k):
+        return
+    try:
+        proposals = threshold_proposals(pack_id=version.pack_id, watchlist_size=version.size,
+                                        images_per_entry=watchlist_images_per_entry(version), confirmation_frames=k)
+    except ProposalUnavailable:
+        return
+    for name, condition in (("threshold", "colour"), ("threshold_greyscale", "greyscale")):
+        if values.get(name) is None:
+            values[name] = proposals[condition].threshold
+
+
 def _snapshot(deployment: Deployment) -> dict[str, Any]:
     values = {name: getattr(deployment, name) for name in BOUND_FIELDS}
     # Normalised, so the same place or time written another way is not taken for a change.
@@ -249,6 +320,8 @@ def _snapshot(deployment: Deployment) -> dict[str, Any]:
     for key in ("starts_at", "ends_at"):
         values[key] = values[key].astimezone(dt_timezone.utc).isoformat()
     values["threshold"] = round(float(values["threshold"]), 4)
+    # What greyscale frames use: an application made before it existed uses the colour threshold for them.
+    values["threshold_greyscale"] = round(float(greyscale_threshold(deployment)), 4)
     values["confirmation_frames"] = int(values["confirmation_frames"])
     values["edge_nodes"] = sorted(deployment.edge_nodes.values_list("pk", flat=True))
     values["watchlist_version"] = deployment.watchlist_version_id
@@ -266,6 +339,7 @@ def deployment_update(
     area_radius_m: int | None | NotGiven = NOT_GIVEN, area_polygon: list[list[float]] | NotGiven = NOT_GIVEN,
     location_reason: str | NotGiven = NOT_GIVEN, starts_at: datetime | NotGiven = NOT_GIVEN,
     ends_at: datetime | NotGiven = NOT_GIVEN, threshold: float | NotGiven = NOT_GIVEN,
+    threshold_greyscale: float | NotGiven = NOT_GIVEN,
     threshold_justification: str | NotGiven = NOT_GIVEN, confirmation_frames: int | NotGiven = NOT_GIVEN,
     expected_footfall: int | NotGiven = NOT_GIVEN, necessity_proportionality: str | NotGiven = NOT_GIVEN,
     dpia_ref: str | NotGiven = NOT_GIVEN, community_impact: str | NotGiven = NOT_GIVEN,
@@ -310,6 +384,7 @@ def deployment_submit(*, actor, deployment: Deployment, authorising_officer) -> 
                                                       "choose another officer."})
     _check_ao(authorising_officer)
     _validate(deployment)
+    _watchlist_cap_check(deployment)
     if not deployment.edge_nodes.exists():
         raise ValidationError({"edge_nodes": "Choose at least one edge node."})
     if deployment.authorising_officer_id and deployment.authorising_officer_id != authorising_officer.pk:
@@ -405,8 +480,9 @@ def deployment_authorise(*, actor, deployment: Deployment, reasons: str, urgent_
     if not reasons.strip():
         raise ValidationError({"reasons": "Record the reasons for the authorisation."})
     _validate(deployment)
+    _watchlist_cap_check(deployment)
     now = clock.now()
-    estimate = deployment_estimate(deployment)
+    estimate = deployment_thresholds(deployment)
     authorisation = Authorisation.objects.create(
         deployment=deployment, authorising_officer=actor, decision=AuthorisationDecision.AUTHORISED,
         reasons=reasons.strip(), decided_at=now, urgent_oral=urgent_oral,

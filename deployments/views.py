@@ -24,7 +24,6 @@ from lfr_governance import clock
 from lfr_governance.errors import Conflict
 from lfr_governance.forms import apply_service_errors
 from lfr_governance.permissions import has_role_perm, require_role_perm
-from lfr_governance.rates import percent_text
 from watchlists.choices import category_choices, offence_choices
 from lfr_governance.images import ImageRefused
 
@@ -323,8 +322,10 @@ def _application_rows(deployment: Deployment) -> list[tuple[str, str, str]]:
         ("Watchlist version", f"{version.watchlist.operation_name}, version {version.number}: {version.size} "
                               f"entries, model pack {version.pack_id}", "line"),
         ("Watchlist digest (SHA-256)", version.digest, "mono"),
-        ("Match threshold", f"{d.threshold:.2f}", "line"),
-        ("Why a threshold below the floor is justified", d.threshold_justification, "text")
+        ("Match threshold for colour frames", f"{d.threshold:.4g}", "line"),
+        ("Match threshold for greyscale (night-time) frames", f"{d.threshold_greyscale:.4g}"
+         if d.threshold_greyscale is not None else f"{d.threshold:.4g} (the colour threshold: none was given)", "line"),
+        ("Why a threshold below the proposal is justified", d.threshold_justification, "text")
         if d.threshold_justification else None,
         ("Frames to confirm a match", confirmation_frames_text(d.confirmation_frames), "line"),
         ("Expected footfall", f"{d.expected_footfall:,} people", "line"),
@@ -534,38 +535,10 @@ def deployment_review(request, pk: int):
 # --- Authorising officer's decision ----------------------------------------------------------
 
 
-def _rate(value: float) -> str:
-    if value <= 0:
-        return "0"
-    return f"{value:.2e}" if value < 1e-6 else f"{value:.7f}".rstrip("0")
-
-
-def _estimate(deployment: Deployment) -> dict | None:
-    """The false-alert estimate per passer-by with its parts, in words the officer can check."""
-    try:
-        estimate = selectors.deployment_estimate(deployment)
-    except Exception as exc:  # a missing calibration must not hide the rest of the application
-        return {"error": f"The estimate is not available: {exc}"}
-    k = estimate.confirmation_frames
-    result = {
-        "size": estimate.watchlist_size, "footfall": f"{estimate.footfall:,}",
-        "comparisons": f"{estimate.watchlist_size * estimate.footfall:,}",
-        "threshold": f"{estimate.threshold:.2f}", "fmr": _rate(estimate.fmr),
-        "fmr_one_in": f"{round(1 / estimate.fmr):,}" if estimate.fmr > 0 else None,
-        "fmr_upper": _rate(estimate.fmr_upper_95), "impostor_comparisons": f"{estimate.impostor_comparisons:,}",
-        "p1": _rate(estimate.per_passer_by), "p1_upper": _rate(estimate.per_passer_by_upper_95),
-        "p1_one_in": f"{round(1 / estimate.per_passer_by):,}" if estimate.per_passer_by > 0 else None,
-        "p1_percent": percent_text(estimate.per_passer_by),
-        "expected": f"{estimate.expected:.2f}", "expected_upper": f"{estimate.expected_upper_95:.2f}",
-        "per_comparison": f"{estimate.per_comparison_expected:.2f}",
-        "k": k, "k_text": confirmation_frames_text(k), "bound": estimate.is_bound,
-    }
-    floor = selectors.pack_threshold_floor(deployment.pack_id)
-    if floor is not None and abs(floor - deployment.threshold) > 1e-9:
-        at_floor = selectors.deployment_estimate(deployment, threshold=floor)
-        result["floor"] = {"threshold": f"{floor:.2f}", "expected": f"{at_floor.expected:.2f}",
-                           "expected_upper": f"{at_floor.expected_upper_95:.2f}"}
-    return result
+def _thresholds(deployment: Deployment) -> selectors.ThresholdFigures:
+    """Both conditions' proposals and the figures at the deployment's thresholds (an error in words where the
+    calibration cannot give them: the rest of the application still shows)."""
+    return selectors.deployment_thresholds(deployment)
 
 
 def _categories(deployment: Deployment) -> list[tuple[str, int]]:
@@ -579,10 +552,10 @@ def _categories(deployment: Deployment) -> list[tuple[str, int]]:
 def _decision_context(request, deployment: Deployment, decision_form=None, **forms) -> dict:
     context = _detail_context(request, deployment, **forms)
     context.update({
-        "estimate": _estimate(deployment),
+        "figures": _thresholds(deployment),
+        "equitability": selectors.equitability_table(deployment.pack_id, deployment.threshold),
         "categories": _categories(deployment),
         "decision_form": decision_form or DecisionForm(),
-        "floor": selectors.pack_threshold_floor(deployment.pack_id),
         "confirmation_frames_text": confirmation_frames_text(deployment.confirmation_frames),
     })
     if decision_form is not None and decision_form.errors:
@@ -707,3 +680,13 @@ def published_list(request):
         except NoReverseMatch:
             pass
     return render(request, "deployments/published.html", {"rows": rows, "feeds": feeds})
+
+
+@require_GET
+def published_pack(request, pack_id: str):
+    """A model pack's calibration in public: thresholds and figures per condition, and its equitability (no
+    personal data). A pack without a usable calibration says so; an unknown one is not found."""
+    summary = selectors.pack_published(pack_id)
+    if summary is None:
+        return render(request, "deployments/published_pack.html", {"pack_id": pack_id, "unknown": True}, status=404)
+    return render(request, "deployments/published_pack.html", {"pack_id": pack_id, "summary": summary})

@@ -1,6 +1,6 @@
 """Input and output serializers for the deployments API (HackSoft style: no model serializers, no writes here).
 
-Input serializers only parse types; the rules (bounded area and length, threshold floor, applicant and
+Input serializers only parse types; the rules (bounded area and length, threshold proposal, applicant and
 authorising officer differ, the transition table) live once, in deployments.services, and come back as
 field errors through the API's exception handler. There is no writable status: transitions are
 endpoints. No serializer ever carries an edge node's token hash, and only the registration answer
@@ -40,6 +40,23 @@ class WholeNumberField(serializers.IntegerField):
 # --- Application -----------------------------------------------------------------------------
 
 
+def _threshold_errors(name: str) -> dict[str, str]:
+    return {
+        "invalid": f"Give {name} as a number between 0 and 1 (both excluded), e.g. 0.45: a JSON number, not NaN or "
+                   "infinity.",
+        "null": f"Give {name} as a number between 0 and 1, e.g. 0.45, or leave it out (the proposal).",
+        "max_string_length": f"Give {name} as a number between 0 and 1, e.g. 0.45.",
+        "overflow": f"Give {name} as a number between 0 and 1, e.g. 0.45.",
+    }
+
+
+def _threshold_in_range(value: float, name: str) -> float:
+    if not 0 < value < 1:
+        raise serializers.ValidationError(f"Give {name} between 0 and 1 (both excluded), e.g. 0.45; {value:g} is "
+                                          "not.")
+    return value
+
+
 class DeploymentInputSerializer(serializers.Serializer):
     """The application. With PATCH every field is optional and only the fields sent change."""
 
@@ -71,12 +88,19 @@ class DeploymentInputSerializer(serializers.Serializer):
         error_messages={"does_not_exist": "No active edge node has the id {pk_value}."},
     )
     threshold = serializers.FloatField(
-        required=False,
-        help_text="Match threshold; the model pack's validated floor when left out.",
+        required=False, error_messages=_threshold_errors("threshold"),
+        help_text="Match threshold for colour frames, between 0 and 1 (both excluded); the proposal (`proposal`) "
+                  "when left out on creation.",
+    )
+    threshold_greyscale = serializers.FloatField(
+        required=False, error_messages=_threshold_errors("threshold_greyscale"),
+        help_text="Match threshold for greyscale (night-time) frames, between 0 and 1 (both excluded); the "
+                  "greyscale proposal when left out on creation.",
     )
     threshold_justification = serializers.CharField(
-        required=False, allow_blank=True, help_text="Required when the threshold is below the pack's floor."
-    )
+        required=False, allow_blank=True,
+        help_text="Required when a threshold is below its proposal (from the force's target, the watchlist's size "
+                  "and confirmation_frames).")
     confirmation_frames = WholeNumberField(
         required=False, min_value=CONFIRMATION_FRAMES_RANGE[0], max_value=CONFIRMATION_FRAMES_RANGE[1],
         help_text="Frames to confirm a match (k), 1 to 10; 2 when left out on creation. A passer-by alerts only when "
@@ -99,9 +123,10 @@ class DeploymentInputSerializer(serializers.Serializer):
     public_prenotice = serializers.CharField(help_text="URL or text of the public pre-notice.")
 
     def validate_threshold(self, value: float) -> float:
-        if not 0 < value < 1:
-            raise serializers.ValidationError("Give a threshold between 0 and 1 (both excluded).")
-        return value
+        return _threshold_in_range(value, "threshold")
+
+    def validate_threshold_greyscale(self, value: float) -> float:
+        return _threshold_in_range(value, "threshold_greyscale")
 
 
 class DeploymentOutputSerializer(serializers.Serializer):
@@ -140,11 +165,14 @@ class AuthorisationOutputSerializer(serializers.Serializer):
     bound_watchlist_digest = serializers.CharField(help_text="The watchlist version's SHA-256 digest authorised.")
     bound = serializers.DictField(
         help_text="Location, area, times, edge nodes, threshold and frames to confirm a match (`confirmation_frames`, "
-                  "in decisions since it was introduced) as decided.")
+                  "in decisions since it was introduced) and the greyscale threshold (`threshold_greyscale`, since "
+                  "the threshold follows from the target) as decided.")
     estimate = serializers.DictField(
-        help_text="The false-alert estimate the officer saw. Since the estimate is per passer-by (`model`: "
-                  "`per_passer_by`) it also holds `per_passer_by`, `per_passer_by_upper_95`, `fmr_upper_95`, "
-                  "`confirmation_frames` and `bound` (true: `expected` is at most what to expect).")
+        help_text="The false-alert estimate the officer saw. Since the threshold follows from the target (`model`: "
+                  "`threshold_from_target`) it holds `target`, `confirmation_frames`, `bound` and per condition "
+                  "(`conditions`: `colour`, `greyscale`) the proposal and the figures at the threshold; `expected` "
+                  "and `expected_upper_95` at the top are the colour ones. Earlier decisions (`per_passer_by`) hold "
+                  "`per_passer_by`, `per_passer_by_upper_95`, `fmr_upper_95` and `bound`.")
     superseded_at = serializers.DateTimeField(allow_null=True, help_text="Set when a change voided the decision.")
 
 
@@ -184,29 +212,57 @@ class ReviewOutputSerializer(serializers.Serializer):
     reviewed_at = serializers.DateTimeField()
 
 
-class EstimateOutputSerializer(serializers.Serializer):
-    """Expected false alerts: expected footfall x the chance per passer-by, 1 - (1 - FMR)^N for N entries."""
+class OperatingOutputSerializer(serializers.Serializer):
+    """The calibration's figures at one threshold (matching/engine/thresholds.py, Operating)."""
 
-    expected = serializers.FloatField(
-        help_text="Expected false alerts over the deployment: footfall x per_passer_by. With confirmation_frames of 2 "
-                  "or more, at most this many (k frames lower it by an amount a rehearsal on footage measures).")
-    expected_upper_95 = serializers.FloatField(help_text="Its 95% upper bound.")
-    fmr = serializers.FloatField(help_text="False-match rate of one comparison, measured at the threshold.")
     threshold = serializers.FloatField()
-    fmr_upper_95 = serializers.FloatField(help_text="The 95% upper bound of the false-match rate.")
+    per_look = serializers.FloatField(help_text="Expected false alerts of one look at a face (FPIR for the list).")
+    per_look_upper_95 = serializers.FloatField()
     per_passer_by = serializers.FloatField(
-        help_text="Chance that one passer-by not on the watchlist scores at or above the threshold against at least "
-                  "one entry: 1 - (1 - fmr)^watchlist_size.")
-    per_passer_by_upper_95 = serializers.FloatField(help_text="The same at fmr_upper_95.")
+        help_text="Expected false alerts per passer-by: the per-look figure for confirmation_frames of 2 or more (at "
+                  "most), 1 - (1 - per_look)^looks_per_passer_by for 1 (about).")
+    per_passer_by_upper_95 = serializers.FloatField(help_text="Its 95% upper bound.")
+    tpir = serializers.FloatField(help_text="Expected share of listed people found on one look (held-out people).")
+    report_per_look = serializers.FloatField(help_text="The per-look rate measured on the held-out people.")
+    impostor_comparisons = serializers.IntegerField()
+    measurable = serializers.BooleanField(
+        help_text="Whether the calibration had comparisons enough to show a rate as low as the target.")
+    meets_target = serializers.BooleanField(allow_null=True)
+    source = serializers.CharField(help_text="The calibration the figures come from.")
+
+
+class ConditionOutputSerializer(serializers.Serializer):
+    """One imaging condition: its proposal and the figures at the deployment's threshold."""
+
+    condition = serializers.CharField()
+    threshold = serializers.FloatField(allow_null=True, help_text="The threshold applied for this condition.")
+    proposal = OperatingOutputSerializer(allow_null=True, help_text="The proposed threshold and its figures.")
+    chosen = OperatingOutputSerializer(allow_null=True, help_text="The figures at the threshold applied for.")
+    expected = serializers.FloatField(help_text="Expected false alerts over the expected footfall.")
+    expected_upper_95 = serializers.FloatField()
+    below_proposal = serializers.BooleanField()
+    exceeds_target = serializers.BooleanField()
+    measurable = serializers.BooleanField()
+    warnings = serializers.ListField(child=serializers.CharField())
+    error = serializers.CharField()
+
+
+class ProposalOutputSerializer(serializers.Serializer):
+    """The thresholds that follow from the force's target, per imaging condition (read-only)."""
+
+    target = serializers.FloatField(help_text="The force's target: false alerts per passer-by at most.")
+    looks_per_passer_by = serializers.IntegerField()
     watchlist_size = serializers.IntegerField()
-    footfall = serializers.IntegerField(help_text="The application's expected footfall.")
-    confirmation_frames = serializers.IntegerField(help_text="k, the frames to confirm a match.")
-    bound = serializers.BooleanField(
-        help_text="True where `expected` is a bound (k of 2 or more: at most); false for k = 1 (an estimate).")
+    images_per_entry = serializers.IntegerField()
+    confirmation_frames = serializers.IntegerField()
+    footfall = serializers.IntegerField()
+    bound = serializers.BooleanField(source="is_bound", help_text="True for k of 2 or more: the figures are at most.")
+    error = serializers.CharField(help_text="Why no threshold can be proposed (missing or old calibration), or \"\".")
+    conditions = ConditionOutputSerializer(many=True)
 
 
 class DeploymentDetailOutputSerializer(serializers.Serializer):
-    """A deployment with its application, decisions, signage and leaflets, estimate and threshold floor.
+    """A deployment with its application, decisions, signage and leaflets, and its threshold proposal.
 
     Built from a dict (views._deployment_data) so that every computed part is read once.
     """
@@ -234,14 +290,16 @@ class DeploymentDetailOutputSerializer(serializers.Serializer):
     pack_id = serializers.CharField(help_text="The model pack of the watchlist version.")
     edge_nodes = EdgeNodeSummarySerializer(many=True)
     threshold = serializers.FloatField()
+    threshold_greyscale = serializers.FloatField(
+        allow_null=True, help_text="Threshold for greyscale frames; null on applications made before it existed "
+                                   "(their greyscale frames use `threshold`).")
     threshold_justification = serializers.CharField()
     confirmation_frames = serializers.IntegerField(
         help_text="Frames to confirm a match (k): a passer-by alerts only when the same watchlisted person scores at "
                   "or above the threshold in at least k frames.")
-    threshold_floor = serializers.FloatField(
-        allow_null=True, help_text="The pack's validated floor; below it the threshold needs a justification."
-    )
-    estimate = EstimateOutputSerializer(allow_null=True, help_text="Null when the pack has no calibration.")
+    proposal = ProposalOutputSerializer(
+        help_text="Read-only: per condition the proposed threshold (from the target, the watchlist and k) and the "
+                  "figures at the thresholds applied for; below a proposal a threshold needs a justification.")
     expected_footfall = serializers.IntegerField()
     necessity_proportionality = serializers.CharField()
     dpia_ref = serializers.CharField()

@@ -78,14 +78,6 @@ def _sign_get(user, pk: int) -> SignageRecord:
     return sign
 
 
-def _estimate(deployment: Deployment) -> dict | None:
-    try:
-        estimate = selectors.deployment_estimate(deployment)
-    except FileNotFoundError:  # a pack without a calibration: the page says so rather than failing
-        return None
-    return {key: value for key, value in estimate.as_record().items() if key != "model"}
-
-
 def _deployment_data(deployment: Deployment) -> dict:
     """The detail answer; read again after a change, so it shows what the service wrote."""
     d = (Deployment.objects.select_related("applicant", "team", "authorising_officer", "watchlist_version",
@@ -101,8 +93,8 @@ def _deployment_data(deployment: Deployment) -> dict:
         "watchlist": version.watchlist_id, "watchlist_version": version.pk, "watchlist_digest": version.digest,
         "watchlist_size": version.size, "pack_id": version.pack_id,
         "edge_nodes": list(d.edge_nodes.all()),
-        "threshold_floor": selectors.pack_threshold_floor(version.pack_id) if version.pack_id else None,
-        "estimate": _estimate(d) if version.pack_id else None,
+        # A pack without a usable calibration gives the proposal's `error` rather than failing.
+        "proposal": selectors.deployment_thresholds(d),
         "authorising_officer": d.authorising_officer.get_username() if d.authorising_officer else None,
         "authorisation": current, "decisions": decisions,
         "go_live_problems": selectors.go_live_problems(d) if d.status == DeploymentStatus.SCHEDULED else [],
@@ -145,8 +137,9 @@ class DeploymentListCreateApi(APIView):
 
     @extend_schema(
         operation_id="deployment_create", tags=TAGS, summary="Apply for a deployment (intelligence officer)",
-        description="Creates a draft for your team. The threshold defaults to the model pack's validated floor; "
-                    "below the floor it needs `threshold_justification`. `confirmation_frames` defaults to 2.",
+        description="Creates a draft for your team. `threshold` and `threshold_greyscale` default to their proposals "
+                    "(from the force's target, the watchlist's size and `confirmation_frames`, which defaults to 2); "
+                    "below a proposal a threshold needs `threshold_justification`.",
         request=DeploymentInputSerializer,
         responses={201: DeploymentDetailOutputSerializer, **_errors(400, 403)},
     )
@@ -162,7 +155,7 @@ class DeploymentDetailApi(APIView):
     @extend_schema(
         operation_id="deployment_retrieve", tags=TAGS, summary="A deployment and its record",
         description="The application, status, current authorisation and every decision, signage and leaflet "
-                    "records, the expected-false-alert estimate and the pack's threshold floor.",
+                    "records, and the threshold proposal with the expected false alerts per condition.",
         responses={200: DeploymentDetailOutputSerializer, **_errors(403, 404)},
     )
     def get(self, request, pk: int):
@@ -171,7 +164,8 @@ class DeploymentDetailApi(APIView):
     @extend_schema(
         operation_id="deployment_update", tags=TAGS, summary="Change the application",
         description="Only the fields sent change. Changing what an authorisation binds (location, area, times, "
-                    "edge nodes, threshold, frames to confirm a match, watchlist version) voids it and returns the "
+                    "edge nodes, either threshold, frames to confirm a match, watchlist version) voids it and returns "
+                    "the "
                     "deployment to draft.",
         request=DeploymentInputSerializer,
         responses={200: DeploymentDetailOutputSerializer, **_errors(400, 403, 404)},
@@ -213,8 +207,9 @@ class DeploymentWithdrawApi(APIView):
 class DeploymentAuthoriseApi(APIView):
     @extend_schema(
         operation_id="deployment_authorise", tags=TAGS, summary="Authorise (the named authorising officer)",
-        description="Binds the watchlist digest, location, area, times, edge nodes, threshold and frames to confirm "
-                    "a match. An urgent oral authorisation needs a written confirmation within the set time.",
+        description="Binds the watchlist digest, location, area, times, edge nodes, both thresholds (colour and "
+                    "greyscale) and frames to confirm a match, and records the figures shown (`estimate`). An urgent "
+                    "oral authorisation needs a written confirmation within the set time.",
         request=AuthoriseInputSerializer, responses={200: DeploymentDetailOutputSerializer, **_errors(400, 403, 404)},
     )
     def post(self, request, pk: int):

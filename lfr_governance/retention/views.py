@@ -64,9 +64,16 @@ def retention_report(request):
         "summary": retention_summary(), "reports": reports, "deployment_id": typed, "deployment_error": error,
         "deletions_png": base64.b64encode(charts.deletions_chart(days)).decode(),
         "held_png": base64.b64encode(charts.held_by_age_chart(held)).decode(),
-        "days": days, "held": held,
+        "days": days, "held": held, "packs": _pack_summaries(),
     }
     return render(request, "retention/report.html", context, status=400 if error else 200)
+
+
+def _pack_summaries() -> list[dict]:
+    """Per calibrated model pack, its thresholds and equitability (no personal data), for the DPO."""
+    from lfr_governance.faces import calibrated_packs, pack_summary  # not at start-up: no engine import for the web
+
+    return [pack_summary(pack) for pack in calibrated_packs()]
 
 
 @login_required

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
 
@@ -32,6 +33,7 @@ LFR_SERIOUS_OFFENCES = {
     "sexual_offences": "Serious sexual offences",
     "drugs_supply": "Supply of controlled drugs (class A)",
 }
+# South Wales Police capped watchlists at 2,000 images (R (Bridges), 2020); an application over the cap is refused.
 LFR_WATCHLIST_MAX_ENTRIES = env.int("LFR_WATCHLIST_MAX_ENTRIES", default=2000)
 LFR_WATCHLIST_IMAGE_MAX_BYTES = env.int("LFR_WATCHLIST_IMAGE_MAX_BYTES", default=8 * 1024 * 1024)
 LFR_WATCHLIST_IMAGE_MAX_PIXELS = env.int("LFR_WATCHLIST_IMAGE_MAX_PIXELS", default=40_000_000)
@@ -79,6 +81,24 @@ LFR_RETENTION = {
 LFR_AO_MIN_RANK = env("LFR_AO_MIN_RANK", default="superintendent")
 LFR_DEPLOYMENT_MAX_HOURS = env.int("LFR_DEPLOYMENT_MAX_HOURS", default=12)
 LFR_URGENT_CONFIRMATION_HOURS = env.int("LFR_URGENT_CONFIRMATION_HOURS", default=24)
+# The threshold follows from the target: the force's most false alerts per passer-by (South Wales Police: no more
+# than 1 in 1,000; the Home Office's 2025 trials: 0.1%), proposed per imaging condition from the pack's calibration
+# for the watchlist's size (matching/engine/thresholds.py).
+_TARGET = env.str("LFR_TARGET_FALSE_ALERTS_PER_PASSER_BY", default="0.001")
+try:
+    LFR_TARGET_FALSE_ALERTS_PER_PASSER_BY = float(_TARGET)
+except ValueError:
+    LFR_TARGET_FALSE_ALERTS_PER_PASSER_BY = float("nan")
+if not 0 < LFR_TARGET_FALSE_ALERTS_PER_PASSER_BY < 1:  # also refuses NaN and infinity
+    raise ImproperlyConfigured(
+        f"LFR_TARGET_FALSE_ALERTS_PER_PASSER_BY is {_TARGET!r}: give the target false alerts per passer-by as a "
+        "fraction between 0 and 1 (both excluded), e.g. 0.001 for 1 in 1,000.")
+# Looks at one face a passer-by gives, where one frame makes an alert (k = 1): each look is a chance of a false alert.
+LFR_LOOKS_PER_PASSER_BY = env.int("LFR_LOOKS_PER_PASSER_BY", default=3)
+if LFR_LOOKS_PER_PASSER_BY < 1:
+    raise ImproperlyConfigured(
+        f"LFR_LOOKS_PER_PASSER_BY is {LFR_LOOKS_PER_PASSER_BY}: give the looks per passer-by as a whole number of "
+        "at least 1, e.g. 3.")
 # How far an edge node's captured_at may be from the server's clock.
 LFR_EDGE_MAX_CLOCK_SKEW_SECONDS = env.int("LFR_EDGE_MAX_CLOCK_SKEW_SECONDS", default=30)
 

@@ -1,23 +1,29 @@
-// Shows the floor of the chosen version's model pack and says when a justification is needed; the server decides.
-// The floors come from json_script (#version-floors): rows of [version id, pack id, floor].
+// Prefills each threshold with the chosen version's proposal and says when a justification is needed; the server
+// decides. The proposals come from json_script (#version-proposals): rows of [version id, pack id, colour, greyscale].
 (function () {
-  var source = document.getElementById("version-floors");
-  var select = document.getElementById("id_watchlist_version"), input = document.getElementById("id_threshold");
-  var notice = document.getElementById("threshold-below-floor");
-  if (!source || !select || !input || !notice) return;
-  var floors = {};
-  JSON.parse(source.textContent).forEach(function (row) { floors[row[0]] = row[2]; });
-  var lastFloor = floors[select.value];
+  var source = document.getElementById("version-proposals");
+  var select = document.getElementById("id_watchlist_version");
+  var notice = document.getElementById("threshold-below-proposal");
+  var inputs = [document.getElementById("id_threshold"), document.getElementById("id_threshold_greyscale")];
+  if (!source || !select || !notice || !inputs[0] || !inputs[1]) return;
+  var proposals = {};
+  JSON.parse(source.textContent).forEach(function (row) { proposals[row[0]] = [row[2], row[3]]; });
+  var last = proposals[select.value] || [null, null];
   function check() {
-    var floor = floors[select.value], value = parseFloat(input.value);
-    notice.hidden = !(floor != null && !isNaN(value) && value < floor - 1e-9);
+    var chosen = proposals[select.value] || [null, null];
+    notice.hidden = !inputs.some(function (input, i) {
+      var value = parseFloat(input.value);
+      return chosen[i] != null && !isNaN(value) && value < chosen[i] - 1e-9;
+    });
   }
   select.addEventListener("change", function () {
-    var floor = floors[select.value];
-    if (floor != null && (input.value === "" || parseFloat(input.value) === lastFloor)) input.value = floor;
-    lastFloor = floor;
+    var chosen = proposals[select.value] || [null, null];
+    inputs.forEach(function (input, i) {
+      if (chosen[i] != null && (input.value === "" || parseFloat(input.value) === last[i])) input.value = chosen[i];
+    });
+    last = chosen;
     check();
   });
-  input.addEventListener("input", check);
+  inputs.forEach(function (input) { input.addEventListener("input", check); });
   check();
 })();

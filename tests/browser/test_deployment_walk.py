@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from deployments import selectors, services
 from deployments.models import Deployment
 from tests.conftest import sign_in
-from tests.deployments.conftest import dep_people, node  # noqa: F401  (shared fixtures)
+from tests.deployments.calibration_fixture import expected_proposal
+from tests.deployments.conftest import calibrations, dep_people, node  # noqa: F401  (shared fixtures)
 from tests.watchlists.conftest import add_entry, face_bytes, frozen, people, watchlist  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,7 +31,7 @@ def fill_when(page, legend: str, moment) -> None:
 
 
 def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, page, dep_people, frozen, node,
-                                                          clock):
+                                                          clock, calibrations):
     ao = dep_people["ao"]
     start = (timezone.now() + timedelta(hours=2)).replace(second=0, microsecond=0)
     end = start + timedelta(hours=2)
@@ -40,8 +41,12 @@ def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, 
     page.get_by_test_id("role-navigation").get_by_role("link", name="Deployments").click()
     page.get_by_role("link", name="Apply for a deployment").click()
     expect(page.get_by_role("heading", name="Apply for a deployment")).to_be_visible()
-    floor = selectors.pack_threshold_floor(frozen.pack_id)
-    expect(page.get_by_label("Match threshold")).to_have_value(str(floor))
+    # Each threshold starts at its proposal from the target (the synthetic calibration's, known in closed form).
+    floor = expected_proposal(frozen.size)
+    expect(page.get_by_label("Match threshold for colour frames")).to_have_value(str(floor))
+    expect(page.get_by_label("Match threshold for greyscale (night-time) frames")).to_have_value(
+        str(expected_proposal(frozen.size, condition="greyscale")))
+    expect(page.get_by_test_id("proposal-colour")).to_have_text(f"{floor:.2f}")
     expect(page.get_by_label("Frames to confirm a match")).to_have_value("2")
     page.get_by_label("Title", exact=True).fill("Operation Harbour: High Street")
     page.get_by_label("Purpose", exact=True).fill("Locate people wanted for street robbery.")
@@ -87,12 +92,15 @@ def test_apply_authorise_schedule_go_live_end_and_publish(live_server, browser, 
         sign_in(decide, live_server.url, "ao")
         decide.get_by_test_id("role-navigation").get_by_role("link", name="Deployments").click()
         decide.get_by_test_id("awaiting-decision").get_by_role("link", name="Operation Harbour: High Street").click()
-        estimate = selectors.deployment_estimate(deployment)
-        expect(decide.get_by_test_id("estimate-expected")).to_have_text(f"{estimate.expected:.2f}")
-        expect(decide.get_by_test_id("estimate-upper")).to_have_text(f"{estimate.expected_upper_95:.2f}")
-        # Per passer-by, spelt out; at most, with the default 2 frames to confirm a match.
-        expect(decide.get_by_test_id("estimate")).to_contain_text(f"At most {estimate.expected:.2f} false alerts")
-        expect(decide.get_by_text(f"= {estimate.expected:.2f}.").first).to_be_visible()
+        figures = selectors.deployment_thresholds(deployment)
+        # Per passer-by and over the footfall, per condition; at most, with the default 2 frames to confirm a match.
+        for c in figures.conditions:
+            expect(decide.get_by_test_id(f"footfall-{c.condition}")).to_contain_text(
+                f"At most {c.expected:.2f} false alerts")
+            expect(decide.get_by_test_id(f"footfall-{c.condition}")).to_contain_text(
+                f"95% upper bound: {c.expected_upper_95:.2f}")
+            expect(decide.get_by_test_id(f"proposal-{c.condition}")).to_have_text(f"{c.proposal.threshold:.2f}")
+        expect(decide.get_by_test_id("decision-equitability")).to_contain_text("Ratio to overall")
         expect(decide.get_by_test_id("estimate-k")).to_contain_text(
             "Frames to confirm a match: 2 — a passer-by alerts only when the same watchlisted person scores at or "
             "above the threshold in at least 2 frames")

@@ -108,12 +108,17 @@ def test_main_pages_run_their_scripts_without_a_policy_violation(live_server, br
     page.locator("#deployment-map .leaflet-marker-icon").click()
     expect(page.locator("#deployment-map .leaflet-popup-content")).to_have_text("Sign 1: Lamp post 14, north side")
 
-    # The application form: the threshold notice follows the floor of the chosen version (js/threshold-floor.js).
+    # The application form: the threshold notice follows the proposals of the chosen version (js/threshold-floor.js),
+    # for either condition.
     page.goto(f"{live_server.url}/deployments/new/")
-    notice = page.get_by_test_id("threshold-below-floor")
+    notice = page.get_by_test_id("threshold-below-proposal")
     page.get_by_label("Watchlist version").select_option(value=str(application.watchlist_version.pk))
     expect(notice).to_be_hidden()
-    page.get_by_label("Match threshold").fill("0.01")
+    page.get_by_label("Match threshold for colour frames").fill("0.01")
+    expect(notice).to_be_visible()
+    page.get_by_label("Match threshold for colour frames").fill("0.9")
+    expect(notice).to_be_hidden()
+    page.get_by_label("Match threshold for greyscale (night-time) frames").fill("0.02")
     expect(notice).to_be_visible()
 
     # The watchlist page polls the state of a queued image (js/image-states.js); no worker runs in this test.

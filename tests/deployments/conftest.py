@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from deployments import services
 from lfr_governance.accounts.choices import Rank, Role
+from tests.deployments.calibration_fixture import write_calibrations
 from tests.watchlists.conftest import add_entry, face_bytes, frozen, people, watchlist  # noqa: F401  (shared fixtures)
 
 APPLICATION = {
@@ -27,6 +28,23 @@ APPLICATION = {
     "engagement_notes": "Leaflets and social media notice the day before.",
     "public_prenotice": "https://police.example/lfr/notice-17",
 }
+
+
+def use_synthetic_calibration(settings, folder) -> str:
+    """The synthetic format-2 calibration (calibration_fixture.py) as the operator's own, for the shipped packs: the
+    proposals are then known in closed form, whatever the shipped files hold."""
+    settings.LFR_CALIBRATION_DIR = str(write_calibrations(folder))
+    return settings.LFR_CALIBRATION_DIR
+
+
+@pytest.fixture
+def calibrations(settings, tmp_path_factory):
+    return use_synthetic_calibration(settings, tmp_path_factory.mktemp("calibration"))
+
+
+@pytest.fixture(autouse=True)
+def _calibrations_here(calibrations):
+    """Every deployments test reads the synthetic calibration; elsewhere the `application` fixture brings it."""
 
 
 @pytest.fixture
@@ -53,7 +71,9 @@ def window():
 
 
 @pytest.fixture
-def application(dep_people, frozen, node, window):
+def application(settings, tmp_path_factory, dep_people, frozen, node, window):
+    # Only global fixtures here besides the shared ones: other suites import this fixture without the rest.
+    use_synthetic_calibration(settings, tmp_path_factory.mktemp("calibration"))
     return services.deployment_create(actor=dep_people["owner"], watchlist_version=frozen, edge_nodes=[node],
                                       starts_at=window[0], ends_at=window[1], **APPLICATION)
 

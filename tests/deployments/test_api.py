@@ -19,6 +19,7 @@ from lfr_governance.accounts.choices import Rank, Role
 from lfr_governance.audit.models import AuditEvent
 from tests.watchlists.conftest import png_bytes
 
+from .calibration_fixture import expected_proposal
 from .conftest import APPLICATION
 
 pytestmark = pytest.mark.django_db
@@ -269,18 +270,21 @@ def test_the_whole_life_through_the_api(api, dep_people, frozen, node, window, c
     created = response.json()
     url = f"{API}/deployments/{created['id']}/"
     assert response["Location"] == url
-    floor = selectors.pack_threshold_floor(frozen.pack_id)
+    # Both thresholds default to their proposals (the synthetic calibration's, known in closed form).
+    colour, greyscale = expected_proposal(frozen.size), expected_proposal(frozen.size, condition="greyscale")
     assert created["status"] == "draft" and created["applicant"] == "owner" and created["team"]
-    assert created["threshold"] == floor and created["threshold_floor"] == floor
+    assert created["threshold"] == colour and created["threshold_greyscale"] == greyscale
     assert created["watchlist_version"] == frozen.pk and created["watchlist_digest"] == frozen.digest
     assert created["edge_nodes"] == [{"id": node.pk, "name": node.name, "active": True}]
-    estimate = created["estimate"]
-    # The first four fields as before; the rest say how the figure per passer-by was made.
-    assert set(estimate) == {"expected", "expected_upper_95", "fmr", "threshold", "fmr_upper_95", "per_passer_by",
-                             "per_passer_by_upper_95", "watchlist_size", "footfall", "confirmation_frames", "bound"}
-    assert estimate["threshold"] == floor and estimate["expected_upper_95"] >= estimate["expected"] >= 0
-    assert estimate["expected"] == pytest.approx(8000 * (1 - (1 - estimate["fmr"]) ** 3))
-    assert created["confirmation_frames"] == 2 and estimate["confirmation_frames"] == 2 and estimate["bound"]
+    proposal = created["proposal"]
+    assert proposal["error"] == "" and proposal["target"] == 0.001 and proposal["watchlist_size"] == 3
+    assert [c["condition"] for c in proposal["conditions"]] == ["colour", "greyscale"]
+    for figures, expected in zip(proposal["conditions"], (colour, greyscale)):
+        assert figures["proposal"]["threshold"] == expected and figures["threshold"] == expected
+        assert figures["chosen"]["per_passer_by"] <= 0.001 and not figures["below_proposal"]
+        assert figures["expected"] == pytest.approx(8000 * figures["chosen"]["per_passer_by"])
+        assert figures["expected_upper_95"] >= figures["expected"] > 0 and figures["chosen"]["source"]
+    assert created["confirmation_frames"] == 2 and proposal["confirmation_frames"] == 2 and proposal["bound"]
     assert created["authorisation"] is None and created["decisions"] == [] and created["signs"] == []
 
     response = owner.post(f"{url}submit/", {"authorising_officer": "ao"}, format="json")
@@ -296,6 +300,8 @@ def test_the_whole_life_through_the_api(api, dep_people, frozen, node, window, c
     assert authorisation["bound_watchlist_digest"] == frozen.digest
     assert authorisation["bound"]["edge_nodes"] == [node.pk]
     assert authorisation["estimate"]["watchlist_size"] == 3
+    assert authorisation["estimate"]["model"] == "threshold_from_target"
+    assert authorisation["bound"]["threshold"] == colour and authorisation["bound"]["threshold_greyscale"] == greyscale
     assert authorised["decisions"] == [authorisation]
 
     response = owner.post(f"{url}schedule/")
@@ -426,21 +432,23 @@ def test_an_officer_below_the_rank_cannot_be_named(api, application, dep_people)
     assert response.status_code == 400 and "Chief Inspector" in response.json()["fields"]["authorising_officer"][0]
 
 
-def test_threshold_below_the_floor_needs_a_justification(api, dep_people, frozen, node, window):
+def test_threshold_below_the_proposal_needs_a_justification(api, dep_people, frozen, node, window):
     client = api(dep_people["owner"])
-    floor = selectors.pack_threshold_floor(frozen.pack_id)
+    floor = expected_proposal(frozen.size)  # the colour proposal
     body = application_json(frozen.pk, [node.pk], *window, threshold=floor - 0.05)
     response = client.post(f"{API}/deployments/", body, format="json")
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["threshold_justification"]
-    assert "below the model pack's validated floor" in response.json()["fields"]["threshold_justification"][0]
+    assert "below the proposed threshold of" in response.json()["fields"]["threshold_justification"][0]
     assert not Deployment.objects.exists()
 
     response = client.post(f"{API}/deployments/", {**body, "threshold_justification": "Older custody images."},
                            format="json")
     assert response.status_code == 201
     created = response.json()
-    assert created["threshold"] == pytest.approx(floor - 0.05) and created["threshold_floor"] == floor
+    assert created["threshold"] == pytest.approx(floor - 0.05)
+    assert created["proposal"]["conditions"][0]["proposal"]["threshold"] == floor
+    assert created["proposal"]["conditions"][0]["below_proposal"] is True
     url = f"{API}/deployments/{created['id']}/"
     response = client.patch(url, {"threshold_justification": ""}, format="json")
     assert response.status_code == 400 and "threshold_justification" in response.json()["fields"]

@@ -15,6 +15,7 @@ from deployments.choices import DeploymentStatus
 from deployments.models import Deployment
 from lfr_governance.audit.models import AuditEvent
 
+from . import calibration_fixture
 from .conftest import APPLICATION
 from .test_api import application_json
 from .test_views import application_post, tomorrow_at
@@ -25,13 +26,12 @@ API = "/api/v1"
 K_TEXT = ("Frames to confirm a match", "a passer-by alerts only when the same watchlisted person scores at or above "
                                        "the threshold in at least")
 
-# A calibration with known rates: 1,000 impostor pairs; FMR 0.002 at 0.40 and above, none at 0.50.
-CALIBRATION = {"conditions": {"colour": {"all_identity_pairs": {
-    "impostor_pairs": 1000,
-    "roc": [{"threshold": 0.3, "fmr": 0.01, "false_matches": 10},
-            {"threshold": 0.4, "fmr": 0.002, "false_matches": 2},
-            {"threshold": 0.5, "fmr": 0.0, "false_matches": 0}],
-}}}}
+
+
+def _per_look(threshold: float, size: int = 3, condition: str = "colour") -> float:
+    """One look's rate for a list of `size` at `threshold`, from the synthetic calibration's closed form."""
+    return calibration_fixture._interpolated(
+        lambda n: calibration_fixture.gallery_chance(calibration_fixture.fmr(threshold, condition), n), size)
 
 
 def _api(user) -> APIClient:
@@ -45,8 +45,10 @@ def _api(user) -> APIClient:
 
 def test_the_default_is_two_and_a_value_in_range_is_kept(application, dep_people, frozen, node, window):
     assert application.confirmation_frames == 2  # fixtures, demos and drafts that never name it
+    # Thresholds above the proposals for k = 1 too (0.45 and 0.50 for these 3 entries), so only k changes below.
     three = services.deployment_create(actor=dep_people["owner"], watchlist_version=frozen, edge_nodes=[node],
-                                       starts_at=window[0], ends_at=window[1], confirmation_frames=3, **APPLICATION)
+                                       starts_at=window[0], ends_at=window[1], confirmation_frames=3, threshold=0.5,
+                                       threshold_greyscale=0.55, **APPLICATION)
     assert Deployment.objects.get(pk=three.pk).confirmation_frames == 3
     services.deployment_update(actor=dep_people["owner"], deployment=three, confirmation_frames=1)
     assert Deployment.objects.get(pk=three.pk).confirmation_frames == 1
@@ -88,9 +90,14 @@ def test_the_authorisation_binds_k_and_keeps_the_estimate_made_with_it(authorise
     authorisation = selectors.current_authorisation(authorised)
     assert authorisation.bound["confirmation_frames"] == 2 and authorisation.bound["threshold"] == authorised.threshold
     estimate = authorisation.estimate
-    assert estimate["model"] == "per_passer_by" and estimate["confirmation_frames"] == 2 and estimate["bound"] is True
-    assert estimate["expected"] == pytest.approx(8000 * estimate["per_passer_by"])
-    assert estimate["per_passer_by"] == pytest.approx(1 - (1 - estimate["fmr"]) ** 3)
+    assert estimate["model"] == "threshold_from_target" and estimate["confirmation_frames"] == 2
+    assert estimate["bound"] is True
+    for condition, record in estimate["conditions"].items():
+        chosen = record["chosen"]
+        assert chosen["confirmation_frames"] == 2 and chosen["per_passer_by"] == chosen["per_look"]  # k >= 2
+        assert record["expected"] == pytest.approx(8000 * chosen["per_passer_by"])
+        assert record["proposal"]["threshold"] == calibration_fixture.expected_proposal(3, condition=condition)
+    assert estimate["expected"] == estimate["conditions"]["colour"]["expected"]
 
 
 @pytest.mark.parametrize("status", ["authorised", "scheduled"])
@@ -103,9 +110,9 @@ def test_changing_k_after_authorisation_returns_to_draft_as_the_threshold_does(s
     services.deployment_update(actor=dep_people["owner"], deployment=deployment, confirmation_frames=2)
     deployment.refresh_from_db()
     assert deployment.status == status and selectors.current_authorisation(deployment)
-    services.deployment_update(actor=dep_people["owner"], deployment=deployment, confirmation_frames=1)
+    services.deployment_update(actor=dep_people["owner"], deployment=deployment, confirmation_frames=3)
     deployment.refresh_from_db()
-    assert deployment.status == S.DRAFT and deployment.confirmation_frames == 1
+    assert deployment.status == S.DRAFT and deployment.confirmation_frames == 3
     assert selectors.current_authorisation(deployment) is None
     assert deployment.authorisations.get().superseded_at is not None
     back = AuditEvent.objects.get(event="deployment.return_to_draft", deployment_id=deployment.pk)
@@ -172,7 +179,7 @@ def test_the_detail_and_decision_pages_state_k(client, application, dep_people):
     client.force_login(dep_people["ao"])
     decision = client.get(reverse("deployments:decision", args=[application.pk])).content.decode()
     assert f"Frames to confirm a match: {sentence}" in decision
-    assert "watchlist, threshold or frames to confirm a match needs a new one" in decision
+    assert "watchlist, threshold (colour or greyscale) or frames to confirm a match needs a new one" in decision
 
 
 # --- The API -------------------------------------------------------------------------------------
@@ -185,11 +192,18 @@ def test_the_api_takes_k_defaults_it_and_shows_it(dep_people, frozen, node, wind
     response = owner.post(f"{API}/deployments/", application_json(frozen.pk, [node.pk], *window,
                                                                   confirmation_frames=5), format="json")
     assert response.status_code == 201 and response.json()["confirmation_frames"] == 5
-    assert response.json()["estimate"]["confirmation_frames"] == 5
+    assert response.json()["proposal"]["confirmation_frames"] == 5
     url = f"{API}/deployments/{response.json()['id']}/"
+    # k = 1 raises the proposals (every look is a chance): the thresholds proposed for k = 5 are now below them.
     response = owner.patch(url, {"confirmation_frames": 1}, format="json")
+    assert response.status_code == 400 and "threshold_justification" in response.json()["fields"]
+    response = owner.patch(url, {"confirmation_frames": 1, "threshold_justification": "A trial agreed with the DPO."},
+                           format="json")
     assert response.status_code == 200 and response.json()["confirmation_frames"] == 1
-    assert response.json()["estimate"]["bound"] is False  # k = 1: an estimate, not a bound
+    assert response.json()["proposal"]["bound"] is False  # k = 1: an estimate, not a bound
+    colour = response.json()["proposal"]["conditions"][0]
+    assert colour["below_proposal"] is True
+    assert colour["proposal"]["threshold"] == calibration_fixture.expected_proposal(3, k=1)
 
 
 @pytest.mark.parametrize("value", ["2", 2.5, 2.0, True, None, 0, -2, 11, 10**30, [2], {"k": 2}])
@@ -226,75 +240,72 @@ def test_the_schema_documents_k_and_the_estimate_per_passer_by(dep_people):
     assert k["type"] == "integer" and k["minimum"] == 1 and k["maximum"] == 10
     assert "confirmation_frames" not in schema["DeploymentInput"].get("required", [])
     assert "confirmation_frames" in schema["DeploymentDetailOutput"]["properties"]
-    estimate = schema["EstimateOutput"]["properties"]
-    for name in ("expected", "expected_upper_95", "fmr", "threshold", "per_passer_by", "confirmation_frames", "bound"):
-        assert name in estimate, name
+    proposal = schema["ProposalOutput"]["properties"]
+    for name in ("target", "confirmation_frames", "bound", "conditions", "error"):
+        assert name in proposal, name
+    for name in ("proposal", "chosen", "expected", "expected_upper_95", "below_proposal", "measurable"):
+        assert name in schema["ConditionOutput"]["properties"], name
+    for name in ("threshold", "per_passer_by", "per_passer_by_upper_95", "tpir", "measurable", "source"):
+        assert name in schema["OperatingOutput"]["properties"], name
+    assert "proposal" in schema["DeploymentDetailOutput"]["properties"]
+    assert "threshold_greyscale" in schema["DeploymentInput"]["properties"]
 
 
 # --- The estimate per passer-by ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmr, size, expected", [
-    (0.0, 500, 0.0),
-    (0.001, 0, 0.0),
-    (1.0, 3, 1.0),
-    (0.001, 1, 0.001),
-    (0.001, 1000, 1 - 0.999 ** 1000),  # about 0.632, where watchlist size x FMR says 1
-    (1e-12, 1_000_000, 1e-6 - 5e-13),  # exact for tiny rates (no 1 - (1 - x) rounding)
-])
-def test_the_chance_per_passer_by_is_one_minus_one_minus_fmr_to_the_n(fmr, size, expected):
-    p1 = selectors.false_alert_chance_per_passer_by(fmr, size)
-    assert p1 == pytest.approx(expected, rel=1e-6, abs=1e-15)
-    assert p1 <= size * fmr + 1e-15  # never more than the figure per comparison
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_the_estimate_is_footfall_times_the_rate_per_passer_by(application, dep_people, k):
+    """k >= 2: one look's rate is the bound per passer-by; k = 1: 1 - (1 - p)^L for L looks (policy: 3)."""
+    application = services.deployment_update(
+        actor=dep_people["owner"], deployment=application, threshold=0.45, threshold_greyscale=0.55,
+        confirmation_frames=k, threshold_justification="Agreed with the DPO for a trial." if k == 1 else "")
+    figures = selectors.deployment_thresholds(application)
+    assert figures.watchlist_size == 3 and figures.footfall == 8000 and figures.confirmation_frames == k
+    for condition, threshold in (("colour", 0.45), ("greyscale", 0.55)):
+        c = figures.get(condition)
+        assert c.threshold == threshold and c.chosen.threshold == threshold
+        p = _per_look(threshold, condition=condition)
+        assert c.chosen.per_look == pytest.approx(p, rel=1e-9)
+        expected = p if k >= 2 else 1 - (1 - p) ** 3
+        assert c.chosen.per_passer_by == pytest.approx(expected, rel=1e-9)
+        assert c.expected == pytest.approx(8000 * expected, rel=1e-9)
+        assert c.expected_upper_95 == pytest.approx(8000 * c.chosen.per_passer_by_upper_95)
+        assert c.expected_upper_95 >= c.expected > 0 and math.isfinite(c.expected_upper_95)
+        assert c.chosen.is_bound is (k >= 2) and c.qualifier == ("At most" if k >= 2 else "About")
 
 
-def test_the_estimate_is_footfall_times_the_chance_per_passer_by(application, monkeypatch):
-    import lfr_governance.faces
-
-    monkeypatch.setattr(lfr_governance.faces, "calibration_for_pack", lambda pack_id: CALIBRATION)
-    estimate = selectors.deployment_estimate(application, threshold=0.45)
-    assert estimate.fmr == 0.002 and estimate.watchlist_size == 3 and estimate.footfall == 8000
-    assert estimate.per_passer_by == pytest.approx(1 - 0.998 ** 3)
-    assert estimate.expected == pytest.approx(8000 * (1 - 0.998 ** 3))
-    assert estimate.expected < estimate.per_comparison_expected == pytest.approx(3 * 8000 * 0.002)
-    assert estimate.per_passer_by_upper_95 == pytest.approx(1 - (1 - estimate.fmr_upper_95) ** 3)
-    assert estimate.expected_upper_95 == pytest.approx(8000 * estimate.per_passer_by_upper_95)
-    assert estimate.expected_upper_95 > estimate.expected
-    assert estimate.confirmation_frames == 2 and estimate.is_bound
-    none = selectors.deployment_estimate(application, threshold=0.5)
-    assert none.expected == 0 and none.expected_upper_95 > 0  # nothing measured above it is not proof of none
-    # The upper bound of no false match in 1,000 pairs (Clopper-Pearson, one-sided 95%): about 3 in 1,000.
-    assert none.fmr_upper_95 == pytest.approx(1 - 0.05 ** (1 / 1000), rel=1e-6)
-    assert math.isfinite(none.per_passer_by_upper_95)
-
-
-def test_the_officer_reads_at_most_with_k_of_two_and_about_with_one(client, application, dep_people, monkeypatch):
-    import lfr_governance.faces
-
-    monkeypatch.setattr(lfr_governance.faces, "calibration_for_pack", lambda pack_id: CALIBRATION)
-    services.deployment_update(actor=dep_people["owner"], deployment=application, threshold=0.45)
+def test_the_officer_reads_at_most_with_k_of_two_and_about_with_one(client, application, dep_people):
+    services.deployment_update(actor=dep_people["owner"], deployment=application, threshold=0.5)
     services.deployment_submit(actor=dep_people["owner"], deployment=application, authorising_officer=dep_people["ao"])
     client.force_login(dep_people["ao"])
     url = reverse("deployments:decision", args=[application.pk])
     page = client.get(url).content.decode()
-    expected = 8000 * (1 - 0.998 ** 3)
-    assert f'At most <strong data-testid="estimate-expected">{expected:.2f}</strong>' in page
-    assert "1 in 167 passers-by (0.60%)" in page  # 1 - 0.998^3 = 0.005988
-    assert "1 − (1 − 0.002)<sup>3</sup> = 0.005988" in page and f"8,000 × 0.005988 = {expected:.2f}" in page
-    assert "3 × 8,000 × FMR = 48.00" in page  # the figure per comparison, for comparison
-    assert "strongly correlated" in page and "manage.py rehearse" in page and "most to expect" in page
+    expected = 8000 * _per_look(0.5)
+    assert f'data-testid="footfall-colour">At most {expected:.2f} false alerts' in page
+    one_in = round(1 / _per_look(0.5))
+    assert f'data-testid="per-passer-by-colour">At most 1 in {one_in:,} passers-by' in page
+    assert 'data-testid="figures-bound"' in page and "the most to expect per passer-by" in page
+    assert "manage.py rehearse" in page
     Deployment.objects.filter(pk=application.pk).update(confirmation_frames=1)
     page = client.get(url).content.decode()
-    assert f'About <strong data-testid="estimate-expected">{expected:.2f}</strong>' in page
-    assert "an estimate, not a bound" in page
+    expected = 8000 * (1 - (1 - _per_look(0.5)) ** 3)
+    assert f'data-testid="footfall-colour">About {expected:.2f} false alerts' in page
+    assert 'data-testid="figures-about"' in page and "an estimate rather than a bound" in page
 
 
 def test_the_authorisation_history_shows_the_estimate_seen(client, authorised, dep_people):
     client.force_login(dep_people["owner"])
     page = client.get(reverse("deployments:detail", args=[authorised.pk])).content.decode()
     estimate = selectors.current_authorisation(authorised).estimate
-    assert f"estimate seen: at most {estimate['expected']:.2f} false alerts expected" in page
-    assert "per passer-by, with 2 frames to confirm a match" in page
+    colour, grey = estimate["conditions"]["colour"], estimate["conditions"]["greyscale"]
+    assert "figures seen, for a target of 0.001 false alerts per passer-by" in page
+    assert (f"colour at {colour['threshold']:.2f} (proposed {colour['proposal']['threshold']:.2f}), at most "
+            f"{colour['expected']:.2f} false alerts expected (95% upper bound "
+            f"{colour['expected_upper_95']:.2f})") in page
+    assert f"greyscale at {grey['threshold']:.2f} (proposed {grey['proposal']['threshold']:.2f}), at most" in page
+    assert (f"Thresholds authorised: colour {authorised.threshold:.2f}, greyscale "
+            f"{authorised.threshold_greyscale:.2f}") in page
     assert "Frames to confirm a match authorised: 2" in page
 
 

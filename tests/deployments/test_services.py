@@ -9,6 +9,7 @@ from deployments.choices import TRANSITIONS, DeploymentStatus, transition_allowe
 from deployments.models import Deployment, EdgeNode
 from lfr_governance.audit.models import AuditEvent
 
+from .calibration_fixture import expected_proposal
 from .conftest import APPLICATION
 
 pytestmark = pytest.mark.django_db
@@ -154,9 +155,9 @@ def test_a_change_outside_the_binding_keeps_the_authorisation(scheduled, dep_peo
     assert scheduled.status == S.SCHEDULED and selectors.current_authorisation(scheduled)
 
 
-def test_threshold_below_floor_needs_a_justification(application, dep_people):
-    floor = selectors.pack_threshold_floor("yunet-sface")
-    assert application.threshold == floor  # the default is the pack's validated threshold
+def test_threshold_below_the_proposal_needs_a_justification(application, dep_people):
+    floor = expected_proposal(application.watchlist_version.size)  # the colour proposal
+    assert application.threshold == floor  # the default is the proposal from the target
     with pytest.raises(ValidationError) as exc:
         services.deployment_update(actor=dep_people["owner"], deployment=application, threshold=floor - 0.05)
     assert "threshold_justification" in exc.value.message_dict
@@ -235,17 +236,15 @@ def test_urgent_oral_authorisation_becomes_overdue(application, dep_people, cloc
 def test_false_alert_estimate_for_a_known_calibration(application):
     from matching.engine.calibration import expected_false_alerts
 
-    calibration = {"conditions": {"colour": {"all_identity_pairs": {
-        "impostor_pairs": 1000,
-        "roc": [{"threshold": 0.3, "fmr": 0.01, "false_matches": 10},
-                {"threshold": 0.4, "fmr": 0.002, "false_matches": 2},
-                {"threshold": 0.5, "fmr": 0.0, "false_matches": 0}],
-    }}}}
-    estimate = expected_false_alerts(calibration, 0.45, watchlist_size=50, footfall=2000)
-    assert estimate.fmr == 0.002 and estimate.expected == pytest.approx(50 * 2000 * 0.002)
+    from .calibration_fixture import COMPARISONS, calibration, fmr
+
+    estimate = expected_false_alerts(calibration(), 0.45, watchlist_size=50, footfall=2000)
+    assert estimate.fmr == pytest.approx(round(fmr(0.45) * COMPARISONS["colour"]) / COMPARISONS["colour"])
+    assert estimate.expected == pytest.approx(50 * 2000 * estimate.fmr)
     assert estimate.expected_upper_95 > estimate.expected
-    shipped = selectors.deployment_estimate(application)
-    assert shipped.expected == pytest.approx(8000 * (1 - (1 - shipped.fmr) ** 3))
+    # The deployment's figures now come from the format-2 calibration: per passer-by times the footfall.
+    colour = selectors.deployment_thresholds(application).get("colour")
+    assert colour.expected == pytest.approx(8000 * colour.chosen.per_passer_by) and colour.chosen.per_passer_by > 0
 
 
 def test_edge_node_token_shown_once_and_stored_hashed(dep_people):

@@ -18,6 +18,7 @@ from deployments.models import Deployment, EdgeNode, LeafletRecord, SignageRecor
 from deployments.views import _timeline_days
 from lfr_governance.audit.models import AuditEvent
 
+from .calibration_fixture import expected_proposal
 from .conftest import APPLICATION
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,9 @@ def when(prefix: str, moment: datetime) -> dict[str, str]:
 def application_post(version, nodes, start: datetime, end: datetime, **overrides) -> dict:
     data = {key: str(value) for key, value in APPLICATION.items()}
     data.update({"watchlist_version": str(version.pk), "edge_nodes": [str(n.pk) for n in nodes],
-                 "threshold": str(selectors.pack_threshold_floor(version.pack_id)), "threshold_justification": "",
+                 "threshold": str(expected_proposal(version.size)),
+                 "threshold_greyscale": str(expected_proposal(version.size, condition="greyscale")),
+                 "threshold_justification": "",
                  "confirmation_frames": "2",
                  "area_polygon": "", **when("starts_at", start), **when("ends_at", end)})
     data.update(overrides)
@@ -166,8 +169,9 @@ def test_apply_through_the_form(client, dep_people, frozen, node):
     client.force_login(dep_people["owner"])
     url = reverse("deployments:create")
     page = client.get(url).content.decode()
-    floor = selectors.pack_threshold_floor(frozen.pack_id)
-    assert f'value="{floor}"' in page  # the threshold starts at the pack's floor
+    floor, grey = expected_proposal(frozen.size), expected_proposal(frozen.size, condition="greyscale")
+    assert f'id="id_threshold" name="threshold" type="text" value="{floor}"' in page  # each starts at its proposal
+    assert f'id="id_threshold_greyscale" name="threshold_greyscale" type="text" value="{grey}"' in page
     assert f'<option value="{frozen.pk}">Operation Harbour, version 1 (3 entries' in page
     assert f'value="{node.pk}"' in page and "Van 7 camera 1" in page
     for hint in ("Decimal degrees (WGS84)", "drives the false-alert estimate", "Only frozen versions"):
@@ -188,6 +192,7 @@ def test_apply_through_the_form(client, dep_people, frozen, node):
     assert deployment.status == S.DRAFT and deployment.applicant == dep_people["owner"]
     assert deployment.starts_at == start and deployment.ends_at == end  # typed in UK time, stored as that instant
     assert str(deployment.latitude) == "51.507400" and deployment.threshold == floor
+    assert deployment.threshold_greyscale == grey
     assert list(deployment.edge_nodes.all()) == [node] and deployment.watchlist_version == frozen
     detail = client.get(response["Location"]).content.decode()
     assert "Town centre robbery operation" in detail and "Draft" in detail
@@ -198,12 +203,12 @@ def test_application_rules_come_back_from_the_service(client, dep_people, frozen
     client.force_login(dep_people["owner"])
     url = reverse("deployments:create")
     start, end = tomorrow_at(10), tomorrow_at(14)
-    floor = selectors.pack_threshold_floor(frozen.pack_id)
+    floor = expected_proposal(frozen.size)
     response = client.post(url, application_post(frozen, [node], start, end, area_radius_m="",
                                                  threshold=f"{floor - 0.05:.2f}"))
     body = response.content.decode()
     assert response.status_code == 400
-    assert "Bound the area" in body and "below the model pack&#x27;s validated floor" in body
+    assert "Bound the area" in body and f"below the proposed threshold of {floor:.2f}" in body
     assert 'href="#id_threshold_justification"' in body and 'href="#id_area_radius_m"' in body
     response = client.post(url, application_post(frozen, [node], start, start + timedelta(hours=13)))
     assert response.status_code == 400 and "may last at most 12 hours" in response.content.decode()
@@ -241,15 +246,15 @@ def test_the_authorising_officer_sees_the_estimate_and_authorises_urgently(clien
         in schedule
     url = reverse("deployments:decision", args=[application.pk])
     page = client.get(url).content.decode()
-    estimate = selectors.deployment_estimate(application)
-    assert f"{estimate.expected:.2f}" in page and f"{estimate.expected_upper_95:.2f}" in page
-    # Per passer-by, spelt out: 1 - (1 - FMR)^N for the 3 entries, times the footfall; at most, with 2 frames.
-    p1 = views._rate(estimate.per_passer_by)
-    assert f"1 − (1 − {views._rate(estimate.fmr)})<sup>3</sup> = {p1}" in page
-    assert f"8,000 × {p1} = {estimate.expected:.2f}" in page
-    assert f"At most <strong data-testid=\"estimate-expected\">{estimate.expected:.2f}</strong>" in page
-    assert ("Frames to confirm a match: 2 — a passer-by alerts only when the same watchlisted person scores at or "
-            "above the threshold in at least 2 frames") in page
+    figures = selectors.deployment_thresholds(application)
+    for condition in ("colour", "greyscale"):  # both conditions: over the footfall, with the upper bound; at most (k=2)
+        c = figures.get(condition)
+        assert c.proposal.threshold == expected_proposal(3, condition=condition) and c.chosen is not None
+        assert (f'data-testid="footfall-{condition}">At most {c.expected:.2f} false alerts<span class="govuk-hint '
+                f'govuk-!-display-block govuk-!-margin-bottom-0">95% upper bound: {c.expected_upper_95:.2f}') in page
+        assert f'data-testid="per-passer-by-{condition}">At most {c.per_passer_by_text}' in page
+    assert ("2 — a passer-by alerts only when the same watchlisted person scores at or above the threshold in at "
+            "least 2 frames") in page
     assert "manage.py rehearse" in page
     assert application.watchlist_version.digest in page and "3 entries" in page
     assert "Wanted by the courts (warrant)" in page and 'data-testid="deployment-map"' in page
