@@ -416,7 +416,7 @@ def equitability(templates: np.ndarray, labels: Sequence[Mapping[str, str]], gri
                  *, identities: Sequence[str] | None = None,
                  excluded: Iterable[tuple[int, int]] = ()) -> dict[str, Any]:
     """False matches among impostor pairs (every pair of images of different identities) overall and within each
-    demographic group, at each threshold of the grid."""
+    demographic group (race and gender among adults; each age band), at each threshold of the grid."""
     grid_array = np.asarray(grid, dtype=np.float64)
     scores = templates @ templates.T
     if identities is not None:  # a pair of one identity (one photograph under two files) is no impostor pair
@@ -437,7 +437,10 @@ def equitability(templates: np.ndarray, labels: Sequence[Mapping[str, str]], gri
     for attribute in ("race", "gender", "age_band"):
         values = sorted({label[attribute] for label in labels})
         for value in values:
-            index = np.array([n for n, label in enumerate(labels) if label[attribute] == value])
+            # Race and gender among adults: watchlists hold adults, and children (who look alike to every pack, and
+            # are a larger share of some groups of this set than of others) would otherwise decide those rows.
+            index = np.array([n for n, label in enumerate(labels) if label[attribute] == value
+                              and (attribute == "age_band" or label.get("age_band") != "under_18")])
             if len(index) < 2:
                 continue
             group_pairs, group_matches = counted(index)

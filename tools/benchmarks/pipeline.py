@@ -88,11 +88,11 @@ def benchmark_deployment_setup(*, faces_dir: Path, nodes: int, stdout=print, enr
         offence_focus="None (benchmark)", intelligence_case_ref=f"BENCH/{run}", location_name="Benchmark",
         latitude=Decimal("51.5"), longitude=Decimal("-0.1"), area_radius_m=100, location_reason="Benchmark",
         expected_footfall=1000, necessity_proportionality="Benchmark only.", dpia_ref="BENCH",
-        community_impact="None", public_prenotice="None")
-    # Each benchmark frame is its own passer-by (one photograph, on a camera of its own: see run_load), so the
-    # deployment alerts on one frame (k = 1): this measures the per-frame path at its heaviest (no track reuse);
-    # benchmark_engine measures tracking on crowd frames.
-    Deployment.objects.filter(pk=deployment.pk).update(confirmation_frames=1)
+        community_impact="None", public_prenotice="None",
+        # Each benchmark frame is its own passer-by (one photograph, on a camera of its own: see run_load), so the
+        # deployment alerts on one frame (k = 1): this measures the per-frame path at its heaviest (no track
+        # reuse); benchmark_engine measures tracking on crowd frames. Its thresholds are the proposals for k = 1.
+        confirmation_frames=1)
     dep.deployment_submit(actor=people["intel"], deployment=deployment, authorising_officer=people["ao"])
     dep.deployment_authorise(actor=people["ao"], deployment=deployment, reasons="Benchmark.")
     deployment.refresh_from_db()
