@@ -84,7 +84,9 @@ def test_the_shipped_held_out_figures_are_what_this_engine_measures(
         fresh = open_set(enrol(images, measured, per_entry=int(per_entry)))
         saved = shipped["enrolment"][per_entry]["report"]
         assert fresh["templates"] == saved["templates"] and fresh["probes"] == saved["probes"]
-        assert fresh["false_matches"] == pytest.approx(saved["false_matches"], abs=2)
+        # ONNX Runtime's sums differ in the last bits between thread counts and hosts: a few of millions of
+        # comparisons land on the other side of a grid threshold. Anything more is another engine or other data.
+        assert fresh["false_matches"] == pytest.approx(saved["false_matches"], rel=2e-3, abs=3)
         for size in ("100", "1000"):
-            assert fresh["tpir"][size] == pytest.approx(saved["tpir"][size], abs=2e-3)
-            assert fresh["fpir"][size] == pytest.approx(saved["fpir"][size], abs=2e-4)
+            assert fresh["tpir"][size] == pytest.approx(saved["tpir"][size], abs=3e-3)
+            assert fresh["fpir"][size] == pytest.approx(saved["fpir"][size], rel=1e-2, abs=2e-4)

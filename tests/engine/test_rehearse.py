@@ -20,6 +20,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from matching.engine import load_manifest
 from tools import scenes
 
 from .support import REPO
@@ -29,11 +30,11 @@ REFUSED notes.txt: unreadable: The file is not a readable image: upload a JPEG o
 REFUSED tiny.jpg: face_too_small: The face is too small (48 px across, 24 px between the eyes; at least 80 and 30 \
 needed): upload a larger or closer photo.
 References: 2 accepted (img2.jpg, img34.jpg), 2 refused
-Rehearsing scene.avi with yunet-sface: threshold 0.43, k 2, 5 frames/s, track gap 1.5 s
+Rehearsing scene.avi with yunet-sface: threshold {threshold:.2f}, k 2, 5 frames/s, track gap 1.5 s
 ALERT img2.jpg: 18 sightings, best score 0.880, first seen 00:00.0, last seen 00:03.4
 ALERT img2.jpg: 15 sightings, best score 0.870, first seen 00:06.4, last seen 00:09.2
 Frames: 47. Tracks: 3. Faces: 57 (15 embedded). Alerts: 2. Tracks ended without an alert: 1 (0 candidates not confirmed).
-"""
+""".format(threshold=load_manifest("yunet-sface").threshold)  # the pack's default (1,000 entries, 1 in 1,000)
 
 
 @pytest.fixture(scope="module")

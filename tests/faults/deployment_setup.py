@@ -7,7 +7,6 @@ run. Prints one JSON line.
     DATABASE_URL=... REDIS_URL=... python -m tests.faults.deployment_setup FACES_DIR
 """
 
-import inspect
 import json
 import os
 import sys
@@ -19,17 +18,10 @@ def main(faces_dir: str) -> None:
     import django
 
     django.setup()
-    from deployments import services as dep
     from lfr_governance.retention.services import purge_run
     from tools.benchmarks import pipeline as bench
 
-    if "confirmation_frames" in inspect.signature(dep.deployment_create).parameters:
-        create = dep.deployment_create
-
-        def single_frame(**kwargs):
-            return create(**kwargs, confirmation_frames=1)
-
-        bench.dep.deployment_create = single_frame  # only in this short-lived process
+    # The benchmark's setup creates its deployment with k = 1 (and that shape's proposed thresholds) itself.
     deployment, tokens = bench.benchmark_deployment_setup(faces_dir=Path(faces_dir), nodes=1, stdout=lambda *_: None)
     purge_run()
     node = deployment.edge_nodes.get()
