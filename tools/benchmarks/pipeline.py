@@ -39,6 +39,10 @@ from watchlists import services as wl
 from .engine_alone import EngineRun
 from .frames import ENROLMENT, BenchmarkFrame
 
+# yunet-sface's threshold before thresholds followed from a target: every watchlisted shared photograph scores above
+# it and no other shared person does, so the benchmark's expected alerts are exact.
+BENCHMARK_THRESHOLD = 0.43
+
 
 # --- Setting up a deployment of its own -------------------------------------------------------
 
@@ -91,8 +95,12 @@ def benchmark_deployment_setup(*, faces_dir: Path, nodes: int, stdout=print, enr
         community_impact="None", public_prenotice="None",
         # Each benchmark frame is its own passer-by (one photograph, on a camera of its own: see run_load), so the
         # deployment alerts on one frame (k = 1): this measures the per-frame path at its heaviest (no track
-        # reuse); benchmark_engine measures tracking on crowd frames. Its thresholds are the proposals for k = 1.
-        confirmation_frames=1)
+        # reuse); benchmark_engine measures tracking on crowd frames.
+        confirmation_frames=1,
+        # A throughput benchmark counts an alert for every watchlisted photograph, so its thresholds sit below the
+        # proposals (set for a target of false alerts per passer-by, which a benchmark does not measure).
+        threshold=BENCHMARK_THRESHOLD, threshold_greyscale=BENCHMARK_THRESHOLD,
+        threshold_justification="Benchmark only: every watchlisted photograph must alert; no public is filmed.")
     dep.deployment_submit(actor=people["intel"], deployment=deployment, authorising_officer=people["ao"])
     dep.deployment_authorise(actor=people["ao"], deployment=deployment, reasons="Benchmark.")
     deployment.refresh_from_db()
