@@ -83,7 +83,9 @@ def test_the_shipped_held_out_figures_are_what_this_engine_measures(
     for per_entry in ("1", "2"):
         fresh = open_set(enrol(images, measured, per_entry=int(per_entry)))
         saved = shipped["enrolment"][per_entry]["report"]
-        assert fresh["templates"] == saved["templates"] and fresh["probes"] == saved["probes"]
+        # A borderline image (sharpness near the gate's floor) may pass or fail the gate on another host: a template
+        # or two either way, never more.
+        assert abs(fresh["templates"] - saved["templates"]) <= 2 and abs(fresh["probes"] - saved["probes"]) <= 2
         # ONNX Runtime's sums differ in the last bits between thread counts and hosts: a few of millions of
         # comparisons land on the other side of a grid threshold. Anything more is another engine or other data.
         assert fresh["false_matches"] == pytest.approx(saved["false_matches"], rel=2e-3, abs=3)
