@@ -21,13 +21,12 @@ from django.conf import settings
 from lfr_governance.rates import percent_text
 from matching.engine import EngineConfig, FaceEngine, ModelPack, decode_image, load_engine, load_manifest
 from matching.engine import thresholds
-from matching.engine.calibration import expected_false_alerts
 from matching.engine.packs import MANIFEST_DIR, available_packs
 from matching.engine.thresholds import CONDITIONS, CalibrationMissing, Operating
 
 __all__ = [
     "CONDITIONS", "CalibrationMissing", "Operating", "calibration_for_pack", "calibrated_packs", "decode_image",
-    "engine_config", "expected_false_alerts", "get_engine", "load_manifest", "ModelPack", "pack_equitability",
+    "engine_config", "get_engine", "load_manifest", "ModelPack", "pack_equitability",
     "threshold_estimate", "threshold_propose",
 ]
 

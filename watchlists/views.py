@@ -215,6 +215,16 @@ def _save_entry_with_image(request, form: EntryForm, save_entry) -> object | Non
     return None
 
 
+def _entry_to_change(request, pk: int):
+    """(the entry, None), or (the entry, a redirect saying why) where its version's images were destroyed."""
+    entry = selectors.entry_get(request.user, pk, "watchlists.build_watchlist")
+    if not selectors.entry_actions(request.user, entry).may_edit:
+        messages.info(request, f"The images of version {entry.version.number} were destroyed, so its entries cannot "
+                               "be edited. Add the entry again to a new version.")
+        return entry, redirect("watchlists:detail", pk=entry.version.watchlist_id)
+    return entry, None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def entry_create(request, pk: int):
@@ -233,12 +243,10 @@ def entry_create(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def entry_edit(request, pk: int):
-    entry = selectors.entry_get(request.user, pk, "watchlists.build_watchlist")
+    entry, refused = _entry_to_change(request, pk)
+    if refused is not None:
+        return refused
     watchlist = entry.version.watchlist
-    if not selectors.entry_actions(request.user, entry).may_edit:
-        messages.info(request, f"The images of version {entry.version.number} were destroyed, so its entries cannot "
-                               "be edited. Add the entry again to a new version.")
-        return redirect("watchlists:detail", pk=watchlist.pk)
     initial = {name: getattr(entry, name) for name in selectors.ENTRY_FIELDS}  # the form has no subject_ref to edit
     form = EntryForm(request.POST or None, request.FILES or None, initial=initial, creating=False)
     if request.method == "POST" and form.is_valid():
@@ -255,12 +263,10 @@ def entry_edit(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def entry_image_add(request, pk: int):
     """A further image of an existing entry's subject: stored, quality-checked and audited as the first one was."""
-    entry = selectors.entry_get(request.user, pk, "watchlists.build_watchlist")
+    entry, refused = _entry_to_change(request, pk)
+    if refused is not None:
+        return refused
     watchlist = entry.version.watchlist
-    if not selectors.entry_actions(request.user, entry).may_edit:
-        messages.info(request, f"The images of version {entry.version.number} were destroyed, so its entries cannot "
-                               "be edited. Add the entry again to a new version.")
-        return redirect("watchlists:detail", pk=watchlist.pk)
     # Bound on every POST: a form sent with no file chosen (an empty POST) says so, rather than showing it afresh.
     form = ImageAddForm(request.POST, request.FILES) if request.method == "POST" else ImageAddForm()
     if form.is_bound and form.is_valid():

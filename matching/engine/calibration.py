@@ -139,8 +139,7 @@ def same_photographs(folder: Path, images: Sequence[Image], cut: float = SAME_PH
     return pairs
 
 
-def merged_identities(folder: Path, images: Sequence[Image], *, by_name: bool,
-                      extra_pairs: Sequence[tuple[str, str]] = ()) -> tuple[list[Image], dict]:
+def merged_identities(folder: Path, images: Sequence[Image], *, by_name: bool) -> tuple[list[Image], dict]:
     """The images with label errors mended: identities whose names hold the same words in another order (LFW's
     "Choi_Sung-hong" and "Sung_Hong_Choi") and identities sharing one photograph are one person. Found without the
     face model, so the mending cannot flatter it; what was merged is reported."""
@@ -167,7 +166,7 @@ def merged_identities(folder: Path, images: Sequence[Image], *, by_name: bool,
                 name_merges.append([names[0], other])
     key_identity = {image.key: image.identity for image in images}
     photographs = same_photographs(folder, images)
-    for a, b in [*photographs, *extra_pairs]:
+    for a, b in photographs:
         union(key_identity[a], key_identity[b])
     mended = [Image(image.key, find(image.identity)) for image in images]
     before, after = len({i.identity for i in images}), len({i.identity for i in mended})
