@@ -272,8 +272,9 @@ def entry_image_add(request, pk: int):
     if form.is_bound and form.is_valid():
         upload = form.cleaned_data["image"]
         try:
-            image = services.reference_image_add(actor=request.user, entry=entry, data=upload.read(),
-                                                 filename=upload.name[-80:])
+            with atomic_with_files():  # adding to a frozen version copies its files into a draft: undone on refusal
+                image = services.reference_image_add(actor=request.user, entry=entry, data=upload.read(),
+                                                     filename=upload.name[-80:])
         except ImageRefused as exc:
             form.add_error("image", exc.message)
         except ValidationError as exc:
