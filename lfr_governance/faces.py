@@ -41,6 +41,7 @@ def engine_config() -> EngineConfig:
         insightface_licence_acknowledged=settings.LFR_INSIGHTFACE_LICENCE_ACKNOWLEDGED,
         intra_op_threads=settings.LFR_ONNX_THREADS,
         inter_op_threads=1,
+        providers=tuple(settings.LFR_ONNX_PROVIDERS) or None,
         quality=dict(settings.LFR_QUALITY_GATE),
     )
 

@@ -212,6 +212,10 @@ LFR_MODEL_CACHE = env("LFR_MODEL_CACHE", default=str(BASE_DIR / "var" / "models"
 LFR_CALIBRATION_DIR = env("LFR_CALIBRATION_DIR", default=str(BASE_DIR / "var" / "calibration"))
 LFR_INSIGHTFACE_LICENCE_ACKNOWLEDGED = env.bool("LFR_INSIGHTFACE_LICENCE_ACKNOWLEDGED", default=False)
 LFR_ONNX_THREADS = env.int("LFR_ONNX_THREADS", default=2)
+# ONNX Runtime providers, in order of preference (e.g. CUDAExecutionProvider,CPUExecutionProvider with
+# onnxruntime-gpu: `pip install -e '.[gpu]'`); empty: CUDA where available, else CPU. A provider named here that this
+# host cannot run stops the engine from loading, with why and what to install.
+LFR_ONNX_PROVIDERS = env.list("LFR_ONNX_PROVIDERS", default=[])
 LFR_FACES_DIR = env("LFR_FACES_DIR", default=str(BASE_DIR.parent / "shared" / "faces"))
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 import numpy as np
 import onnxruntime as ort
 
+from .providers import fixed_batch
+
 DEFAULT_BATCH = 32
 
 
@@ -15,6 +17,12 @@ class Recogniser(Protocol):
     embedding_size: int
 
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray: ...
+
+
+def effective_batch(session: Any, requested: int) -> int:
+    """Crops per session run: the requested batch where the batch axis is dynamic, else the model's fixed one."""
+    fixed = fixed_batch(session)
+    return max(1, int(requested)) if fixed is None else fixed
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
@@ -50,8 +58,13 @@ class OnnxRecogniser:
         self.rgb = channel_order.upper() == "RGB"
         self.mean = mean
         self.std = std
-        self.batch_size = batch_size
+        # A model with a fixed batch of 1 is run once per crop (a loop); every shipped pack's is dynamic.
+        self.batch_size = effective_batch(session, batch_size)
         self._input_name = session.get_inputs()[0].name
+
+    @property
+    def batched(self) -> bool:
+        return fixed_batch(self.session) is None
 
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         if len(crops) == 0:
@@ -76,7 +89,11 @@ class ArcFaceRecogniser:
     def __init__(self, model: Any, *, embedding_size: int, batch_size: int = DEFAULT_BATCH) -> None:
         self.model = model
         self.embedding_size = embedding_size
-        self.batch_size = batch_size
+        self.batch_size = effective_batch(getattr(model, "session", None), batch_size)
+
+    @property
+    def batched(self) -> bool:
+        return fixed_batch(getattr(self.model, "session", None)) is None
 
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         if len(crops) == 0:
@@ -85,3 +102,10 @@ class ArcFaceRecogniser:
             self.model.get_feat(list(crops[i : i + self.batch_size])) for i in range(0, len(crops), self.batch_size)
         ]
         return l2_normalise(np.concatenate(outputs))
+
+
+def embed_each(recogniser: Recogniser, crops: Sequence[np.ndarray]) -> np.ndarray:
+    """One session run per crop: the reference batched embedding must equal, and the batch-1 benchmark row."""
+    if len(crops) == 0:
+        return np.empty((0, recogniser.embedding_size), dtype=np.float32)
+    return np.concatenate([recogniser.embed([crop]) for crop in crops])

@@ -13,14 +13,14 @@ import onnxruntime as ort
 from . import packs
 from .align import align_face
 from .config import EngineConfig
-from .detect import Detector, ScrfdDetector, YuNetDetector
+from .detect import Detector, ScrfdDetector, YuNetDetector, detect_many
 from .embed import ArcFaceRecogniser, OnnxRecogniser, Recogniser
 from .errors import PackError
 from .face import Face
 from .images import as_bgr, is_greyscale
 from .onnx_fix import derive_runnable_model
 from .packs import ModelPack
-from .providers import create_session, select_providers, session_options
+from .providers import choose_providers, create_session, preload_cuda, session_fallback_notes, session_options
 from .quality import QualityPolicy, QualityResult, assess
 
 DERIVATIONS = {
@@ -43,9 +43,41 @@ class FaceEngine:
     recogniser: Recogniser
     quality_policy: QualityPolicy
     providers: tuple[str, ...]
+    # Requested providers that are not in use, one sentence each (EngineConfig.provider_fallback, or a session that
+    # ONNX Runtime quietly put on CPU): empty where everything runs where it was asked to.
+    provider_notes: tuple[str, ...] = ()
+
+    @property
+    def sessions(self) -> list[ort.InferenceSession]:
+        """The ONNX Runtime sessions behind the detector and the recogniser."""
+        found = []
+        for part in (self.detector, self.recogniser):
+            session = getattr(part, "session", None) or getattr(getattr(part, "model", None), "session", None)
+            if session is not None:
+                found.append(session)
+        return found
+
+    @property
+    def active_providers(self) -> tuple[str, ...]:
+        """The providers the sessions actually run on (ONNX Runtime drops one it cannot load), in order."""
+        names: dict[str, None] = {}
+        for session in self.sessions:
+            names.update(dict.fromkeys(session.get_providers()))
+        return tuple(names)
 
     def detect(self, image: np.ndarray) -> list[Face]:
         return self.detector.detect(as_bgr(image))
+
+    def detect_many(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
+        """detect for each image, in order; batched through one detector run where the detector allows it
+        (buffalo_s's SCRFD), one run per image where it does not (YuNet: see batching)."""
+        return detect_many(self.detector, [as_bgr(image) for image in images])
+
+    @property
+    def batching(self) -> dict[str, bool]:
+        """Whether detect_many and embed put several images / crops through one ONNX Runtime run."""
+        return {"detect": bool(getattr(self.detector, "batched", False)),
+                "embed": bool(getattr(self.recogniser, "batched", False))}
 
     def align(self, image: np.ndarray, face: Face) -> np.ndarray:
         return align_face(as_bgr(image), face)
@@ -59,6 +91,19 @@ class FaceEngine:
         image = as_bgr(image)
         faces = self.detector.detect(image)
         return faces, self.embed([align_face(image, face) for face in faces])
+
+    def templates_many(self, images: Sequence[np.ndarray]) -> list[tuple[list[Face], np.ndarray]]:
+        """templates for each image, with detection batched across images (detect_many) and every face of every
+        image embedded together (embed, in batches of the recogniser's batch size)."""
+        images = [as_bgr(image) for image in images]
+        found = detect_many(self.detector, images)
+        embeddings = self.embed([align_face(image, face) for image, faces in zip(images, found, strict=True)
+                                 for face in faces])
+        results, start = [], 0
+        for faces in found:
+            results.append((faces, embeddings[start : start + len(faces)]))
+            start += len(faces)
+        return results
 
     def assess_quality(self, image: np.ndarray, policy: QualityPolicy | None = None) -> QualityResult:
         """The enrolment quality gate: exactly one face, large, sharp, confidently detected, frontal."""
@@ -85,7 +130,9 @@ def load_engine(pack_id: str = packs.DEFAULT_PACK, config: EngineConfig | None =
     config = config or EngineConfig()
     pack = packs.with_operator_pins(packs.load_manifest(pack_id), config)
     packs.require_licence_acknowledged(pack, config)
-    providers = select_providers(config.providers)
+    choice = choose_providers(config.providers, fallback=config.provider_fallback)
+    providers = choice.providers
+    preload_cuda(providers)
     detector_kind, recogniser_kind = pack.detector["kind"], pack.recogniser["kind"]
     if detector_kind == "yunet" and recogniser_kind == "sface":
         detector, recogniser = _load_onnx_pack(pack, config, providers)
@@ -95,13 +142,15 @@ def load_engine(pack_id: str = packs.DEFAULT_PACK, config: EngineConfig | None =
         raise PackError(
             f"Model pack {pack.id} combines {detector_kind} and {recogniser_kind}, which this engine cannot run."
         )
-    return FaceEngine(
+    engine = FaceEngine(
         pack=pack,
         detector=detector,
         recogniser=recogniser,
         quality_policy=QualityPolicy.merged(config.quality, pack.quality),
         providers=tuple(providers),
     )
+    engine.provider_notes = tuple(choice.notes + session_fallback_notes(engine.sessions, providers))
+    return engine
 
 
 def _verified_model(pack: ModelPack, role: str, config: EngineConfig) -> tuple[bytes, Path]:

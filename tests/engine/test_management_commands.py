@@ -48,3 +48,12 @@ def test_benchmark_engine_passes_repeats_and_packs(calls: list[dict[str, Any]]) 
     benchmark_engine.Command().handle(packs=None, repeats=3, faces=Path("/faces"))
     [kwargs] = calls
     assert kwargs["pack_ids"] is None and kwargs["repeats"] == 3 and kwargs["faces_dir"] == Path("/faces")
+
+
+def test_the_providers_setting_reaches_the_engine(settings) -> None:
+    from lfr_governance.faces import engine_config
+
+    settings.LFR_ONNX_PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert engine_config().providers == ("CUDAExecutionProvider", "CPUExecutionProvider")
+    settings.LFR_ONNX_PROVIDERS = []
+    assert engine_config().providers is None  # CUDA where available, else CPU
