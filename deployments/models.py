@@ -206,8 +206,13 @@ class DeploymentCounters(models.Model):
     deployment = models.OneToOneField(Deployment, on_delete=models.CASCADE, related_name="counters")
     frames_received = models.PositiveBigIntegerField(default=0)
     frames_refused = models.PositiveBigIntegerField(default=0)
+    # Of those, refused because the workers were behind (503 `busy`): the frame would have waited too long.
+    frames_refused_busy = models.PositiveBigIntegerField(default=0)
     frames_processed = models.PositiveBigIntegerField(default=0)
     frames_deleted = models.PositiveBigIntegerField(default=0)
+    # Accepted frames whose payload expired before a worker reached them: never matched, so any alert in them was
+    # lost. Admission control keeps this at 0; anything else is a problem the deployment page and /healthz show.
+    frames_expired = models.PositiveBigIntegerField(default=0)
     faces_detected = models.PositiveBigIntegerField(default=0)
     templates_compared = models.PositiveBigIntegerField(default=0)
     alerts = models.PositiveBigIntegerField(default=0)

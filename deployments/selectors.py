@@ -93,35 +93,53 @@ def edge_node_for_token(token: str) -> EdgeNode | None:
 
 
 # The node and its live deployment within its window (the latest to start, if several), of only what the edge
-# API needs of it (id, status, window); any other field loads when first used. Raw SQL: the edge API asks this
-# on every request a node makes, and building the ORM query cost more CPU than running it.
+# API needs of it (id, status, window, and whether its frames can be matched: its watchlist version's status and
+# digest, and the digest its current authorisation binds); any other field loads when first used. Raw SQL: the edge
+# API asks this on every request a node makes, and building the ORM query cost more CPU than running it.
 _LIVE_FIELDS = ["id", "status", "starts_at", "ends_at"]
 _NODE_FIELDS = [field.attname for field in EdgeNode._meta.concrete_fields]
+_VERSIONS = Deployment._meta.get_field("watchlist_version").related_model._meta.db_table
 _NODE_AND_LIVE_SQL = (
     f"SELECT {', '.join('n.' + field.column for field in EdgeNode._meta.concrete_fields)}, live.* "
     f"FROM {EdgeNode._meta.db_table} n LEFT JOIN LATERAL ("
-    f"SELECT {', '.join('d.' + name for name in _LIVE_FIELDS)} FROM {Deployment._meta.db_table} d "
+    f"SELECT {', '.join('d.' + name for name in _LIVE_FIELDS)}, v.status AS version_status, v.digest AS version_digest, "
+    f"(SELECT a.bound_watchlist_digest FROM {Authorisation._meta.db_table} a WHERE a.deployment_id = d.id "
+    "AND a.decision = %s AND a.superseded_at IS NULL ORDER BY a.decided_at DESC LIMIT 1) AS authorised_digest "
+    f"FROM {Deployment._meta.db_table} d "
     f"JOIN {Deployment.edge_nodes.through._meta.db_table} bound ON bound.deployment_id = d.id "
+    f"JOIN {_VERSIONS} v ON v.id = d.watchlist_version_id "
     "WHERE bound.edgenode_id = n.id AND d.status = %s AND d.starts_at <= %s AND d.ends_at > %s "
     "ORDER BY d.starts_at DESC LIMIT 1"
     ") live ON true WHERE n.token_hash = %s AND n.revoked_at IS NULL LIMIT 1"
 )
 
 
+@dataclass(frozen=True)
+class WatchlistState:
+    """What the database says of a live deployment's watchlist, as matching.selectors.deployment_problem reads it."""
+
+    version_status: str
+    version_digest: str
+    authorised_digest: str | None
+
+
 def edge_node_for_token_with_live(token: str, now=None) -> tuple[EdgeNode | None, Deployment | None]:
     """The active node holding this token and the live deployment it is bound to now (or None), in one query.
-    The deployment carries only its id, status and window."""
+    The deployment carries only its id, status and window, and its `watchlist_state`."""
     if not token:
         return None, None
     now = now or clock.now()
     with connection.cursor() as cursor:
-        cursor.execute(_NODE_AND_LIVE_SQL, [S.LIVE, now, now, token_hash(token)])
+        cursor.execute(_NODE_AND_LIVE_SQL, [AuthorisationDecision.AUTHORISED, S.LIVE, now, now, token_hash(token)])
         row = cursor.fetchone()
     if row is None:
         return None, None
-    split = len(_NODE_FIELDS)
+    split, state = len(_NODE_FIELDS), len(_NODE_FIELDS) + len(_LIVE_FIELDS)
     node = EdgeNode.from_db(connection.alias, _NODE_FIELDS, row[:split])
-    live = None if row[split] is None else Deployment.from_db(connection.alias, _LIVE_FIELDS, row[split:])
+    live = None
+    if row[split] is not None:
+        live = Deployment.from_db(connection.alias, _LIVE_FIELDS, row[split:state])
+        live.watchlist_state = WatchlistState(*row[state:state + 3])
     return node, live
 
 

@@ -282,6 +282,8 @@ def _detail_context(request, deployment: Deployment, **forms) -> dict:
         **_action_forms(request.user, deployment, actions),
         "confirm_forms": confirm_forms,
         "counters": getattr(deployment, "counters", None),
+        "max_queue_wait_seconds": f"{settings.LFR_EDGE_MAX_QUEUE_WAIT_SECONDS:g}",
+        "payload_ttl_seconds": settings.LFR_FRAME_PAYLOAD_TTL_SECONDS,
         **_figures(deployment),
     }, forms)
 

@@ -16,3 +16,4 @@ class MatchingConfig(AppConfig):
         registry.register_published_figures(selectors.deployment_alert_figures)
         registry.register_deployment_problem(selectors.deployment_problem)
         registry.register_health_check("matching", selectors.matching_health)
+        registry.register_health_check("frames_expired", selectors.frames_expired_health)

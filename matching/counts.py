@@ -31,6 +31,7 @@ WITH counted AS (
     UPDATE {_COUNTERS} SET
         frames_processed = frames_processed + %(processed)s,
         frames_deleted = frames_deleted + 1,
+        frames_expired = frames_expired + %(expired)s,
         faces_detected = faces_detected + %(faces)s,
         templates_compared = templates_compared + %(embeddings)s,
         alerts = alerts + %(alerts)s,
@@ -67,7 +68,7 @@ def frame_received_undo(deployment_id: int) -> None:
 
 def frame_finished(deployment_id: int, *, processed: bool, faces: int, alerts: int, deletion_ms: float,
                    tracks: int = 0, candidates: int = 0, tracks_alerted: int = 0, sightings: int = 0,
-                   embeddings: int | None = None, crops_without_face: int = 0) -> None:
+                   embeddings: int | None = None, crops_without_face: int = 0, expired: bool = False) -> None:
     """One frame done with and deleted, `deletion_ms` after its receipt: its faces, the passers-by (tracks) it
     started, the tracks that first reached the threshold in it (candidates), the tracks it confirmed and the
     alerts it made, the sightings it added, the templates it compared (faces its tracks did not carry) and the
@@ -78,6 +79,6 @@ def frame_finished(deployment_id: int, *, processed: bool, faces: int, alerts: i
         cursor.execute(_FINISHED_SQL, {"processed": int(processed), "faces": faces, "alerts": alerts,
                                        "tracks": tracks, "candidates": candidates, "tracks_alerted": tracks_alerted,
                                        "sightings": sightings, "embeddings": faces if embeddings is None else embeddings,
-                                       "crops_without_face": crops_without_face,
+                                       "crops_without_face": crops_without_face, "expired": int(expired),
                                        "deletion_ms": float(deletion_ms), "bucket": bucket,
                                        "deployment": deployment_id})

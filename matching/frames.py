@@ -12,6 +12,10 @@ No ORM here. The keys:
 - ``lfr:deletion-ms:<deployment>``: the latest deletion latencies (numbers only), for percentiles;
 - ``lfr:tracks:<deployment>:<node>:<camera digest>``: the camera's open tracks (matching/tracks.py), saved here
   with each frame's finish;
+- ``lfr:frame-ms:<frames queue>``: the queue's consumer's recent seconds per frame (a moving average, a number
+  only), written with each frame's finish and read by the admission check;
+- ``lfr:frames-expired-recent``: per deployment, how many accepted frames expired before a worker reached them,
+  kept while expiries go on and for LFR_FRAMES_EXPIRED_ALERT_SECONDS after the last (read by /healthz);
 - ``lfr:deployment-problem:<deployment>``: why the worker cannot match the deployment's frames (text, no
   personal data), under a short TTL the worker renews while the problem lasts, read by the edge API, the
   deployment page and /healthz.
@@ -70,13 +74,22 @@ def problem_key(deployment_id: int) -> str:
 
 def rate_allowed(node_id: int, limit: int, now: float | None = None) -> bool:
     """A fixed one-second window per node: the first `limit` requests of each second pass."""
+    return edge_gate(node_id, limit, None, now)[0]
+
+
+def edge_gate(node_id: int, limit: int, deployment_id: int | None, now: float | None = None) -> tuple[bool, str]:
+    """(whether the node is inside its rate, `rate_allowed`; the problem the worker reported for the deployment, ""
+    if none), in one round trip: what the edge API asks of Redis before it reads a request's body."""
     second = int(now if now is not None else time.time())
     key = f"lfr:edge-rate:{node_id}:{second}"
-    pipe = client().pipeline()
+    pipe = client().pipeline(transaction=False)
     pipe.incr(key)
     pipe.expire(key, 2)
-    count, _ = pipe.execute()
-    return int(count) <= limit
+    if deployment_id is not None:
+        pipe.get(problem_key(deployment_id))
+    count, _, *problem = pipe.execute()
+    reported = problem[0].decode(errors="replace") if problem and problem[0] else ""
+    return int(count) <= limit, reported
 
 
 def frame_id_release(node_id: int, frame_id: str) -> None:
@@ -93,20 +106,39 @@ def payload_store(deployment_id: int, node_id: int, frame_id: str, payload: byte
 # may have been accepted already without a key to show it: it is refused (-1) rather than accepted twice.
 # Redis's start is TIME - LASTSAVE (with persistence off, LASTSAVE is the start; a manual SAVE only moves it later,
 # the stricter side), compared with the frame's age on the web's clock, so the two hosts' clocks never meet.
+# Admission: the frames waiting in the camera's queue (its Celery list, LLEN) times its consumer's recent seconds per
+# frame is how long a new frame would wait; past the most allowed it is refused (-2) before anything is stored, so
+# no frame is accepted that its TTL would expire unmatched. A repeat is still told it is a repeat (0), first.
 _ADMIT_LUA = """
 local now = redis.call('TIME')
 -- LASTSAVE is in whole seconds (truncated): one second off its uptime keeps the check on the strict side.
 local up = tonumber(now[1]) + tonumber(now[2]) / 1000000 - redis.call('LASTSAVE') - 1
 if tonumber(ARGV[4]) >= up then
-  return -1
+  return {-1, 0}
 end
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2])
-  return 1
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {0, 0}
 end
-return 0
+local per_frame = tonumber(redis.call('GET', KEYS[4]) or ARGV[6])
+local wait = (redis.call('LLEN', KEYS[3]) + 1) * per_frame
+if wait > tonumber(ARGV[5]) then
+  return {-2, math.floor(wait * 1000 + 0.5)}
+end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2])
+return {1, math.floor(wait * 1000 + 0.5)}
 """
-ADMITTED, DUPLICATE, CAPTURED_BEFORE_QUEUE_START = 1, 0, -1
+ADMITTED, DUPLICATE, CAPTURED_BEFORE_QUEUE_START, QUEUE_FULL = 1, 0, -1, -2
+
+
+@dataclass(frozen=True)
+class Admission:
+    outcome: int  # ADMITTED, DUPLICATE, CAPTURED_BEFORE_QUEUE_START or QUEUE_FULL
+    wait_seconds: float  # how long the frame would wait in its queue (ADMITTED, QUEUE_FULL), from the backlog
+
+
+def service_key(queue: str) -> str:
+    return f"lfr:frame-ms:{queue}"
 
 
 @lru_cache(maxsize=4)
@@ -114,15 +146,19 @@ def _admit_script(url: str):
     return _client(url).register_script(_ADMIT_LUA)
 
 
-def frame_admit(deployment_id: int, node_id: int, frame_id: str, payload: bytes, captured_age_seconds: float) -> int:
+def frame_admit(deployment_id: int, node_id: int, frame_id: str, payload: bytes, captured_age_seconds: float,
+                queue: str) -> Admission:
     """ADMITTED, with the payload stored under its TTL, the first time a node sends this frame id; DUPLICATE
     (nothing stored) for a repeat; CAPTURED_BEFORE_QUEUE_START (nothing stored) for a frame captured
-    `captured_age_seconds` ago, before Redis last started. Atomic: a repeat can never overwrite the payload of
-    the first."""
-    keys = [seen_key(node_id, frame_id), payload_key(deployment_id, node_id, frame_id)]
+    `captured_age_seconds` ago, before Redis last started; QUEUE_FULL (nothing stored, the id left free) when the
+    frames already waiting in `queue` would hold it past LFR_EDGE_MAX_QUEUE_WAIT_SECONDS. Atomic: a repeat can
+    never overwrite the payload of the first, and no frame is admitted past the backlog the check saw."""
+    keys = [seen_key(node_id, frame_id), payload_key(deployment_id, node_id, frame_id), queue, service_key(queue)]
     args = [settings.LFR_EDGE_FRAME_ID_TTL_SECONDS, settings.LFR_FRAME_PAYLOAD_TTL_SECONDS, payload,
-            f"{captured_age_seconds:.6f}"]
-    return int(_admit_script(settings.REDIS_URL)(keys=keys, args=args))
+            f"{captured_age_seconds:.6f}", f"{settings.LFR_EDGE_MAX_QUEUE_WAIT_SECONDS:.3f}",
+            f"{settings.LFR_EDGE_ASSUMED_SECONDS_PER_FRAME:.4f}"]
+    outcome, wait_ms = _admit_script(settings.REDIS_URL)(keys=keys, args=args)
+    return Admission(int(outcome), int(wait_ms) / 1000.0)
 
 
 def payload_discard(deployment_id: int, node_id: int, frame_id: str) -> None:
@@ -165,14 +201,19 @@ def decode_payload(payload: bytes) -> tuple[str, bytes | list[DetectionCrop]]:
 # --- Worker side ------------------------------------------------------------------------------
 
 
-def payload_fetch(deployment_id: int, node_id: int, frame_id: str) -> tuple[bytes | None, bytes | None]:
-    """(the done marker, None if not done; payload). The payload stays in Redis until `frame_finish`, so a crash
-    loses nothing; a done marker other than COUNTED carries counts still to be written."""
-    pipe = client().pipeline()
+def payload_fetch(deployment_id: int, node_id: int, frame_id: str,
+                  tracks_key: str | None = None) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """(the done marker, None if not done; payload; the camera's open tracks under `tracks_key`, None if none or
+    not asked), in one round trip. The payload stays in Redis until `frame_finish`, so a crash loses nothing; a done
+    marker other than COUNTED carries counts still to be written. The tracks are read here, before the frame is
+    matched: the camera's frames have one consumer, so nothing else writes them meanwhile."""
+    pipe = client().pipeline(transaction=False)
     pipe.get(done_key(node_id, frame_id))
     pipe.get(payload_key(deployment_id, node_id, frame_id))
-    done, payload = pipe.execute()
-    return done, payload
+    if tracks_key is not None:
+        pipe.get(tracks_key)
+    done, payload, *tracks = pipe.execute()
+    return done, payload, (tracks[0] if tracks else None)
 
 
 @dataclass
@@ -190,8 +231,23 @@ class TrackState:
 COUNTED = b"1"
 
 
+EXPIRED_RECENT_KEY = "lfr:frames-expired-recent"
+# What the frames queue's consumer says of its speed: the moving average of its seconds per frame, kept this long
+# after its last frame (a worker that stopped leaves its last speed, and the backlog behind it, to be judged by).
+SERVICE_TTL_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Service:
+    """The consumer's seconds per frame after this frame (a moving average), for its queue."""
+
+    queue: str
+    seconds_per_frame: float
+
+
 def frame_finish(deployment_id: int, node_id: int, frame_id: str, deletion_ms: float,
-                 tracks: TrackState | None = None, counts: bytes = COUNTED) -> None:
+                 tracks: TrackState | None = None, counts: bytes = COUNTED, service: Service | None = None,
+                 expired: bool = False) -> None:
     """Deletes the payload and marks the frame done, atomically (MULTI/EXEC), with the frame's deletion
     latency (a number only) added to the deployment's samples and the camera's tracks saved (or deleted) in the
     same round trip: a frame is either finished with its effect on the tracks, or not at all.
@@ -209,6 +265,11 @@ def frame_finish(deployment_id: int, node_id: int, frame_id: str, deletion_ms: f
             pipe.delete(tracks.key)
         if tracks.face_deletions_ms:
             _sample_queue(pipe, tracks.face_deletions_key, tracks.face_deletions_ms)
+    if service is not None:
+        pipe.set(service_key(service.queue), f"{service.seconds_per_frame:.4f}", ex=SERVICE_TTL_SECONDS)
+    if expired:
+        pipe.hincrby(EXPIRED_RECENT_KEY, str(deployment_id), 1)
+        pipe.expire(EXPIRED_RECENT_KEY, settings.LFR_FRAMES_EXPIRED_ALERT_SECONDS)
     pipe.execute()
 
 
@@ -235,6 +296,12 @@ def payload_keys(deployment_id: int | None = None) -> list[tuple[str, int]]:
     for key in r.scan_iter(match=pattern, count=1000):
         found.append((key.decode(errors="replace"), int(r.ttl(key))))
     return found
+
+
+def expired_recent() -> dict[int, int]:
+    """Deployment id -> accepted frames that expired unprocessed, while expiries go on and for
+    LFR_FRAMES_EXPIRED_ALERT_SECONDS after the last."""
+    return {int(k): int(v) for k, v in client().hgetall(EXPIRED_RECENT_KEY).items()}
 
 
 # --- Pipeline problems ------------------------------------------------------------------------

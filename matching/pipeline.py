@@ -68,6 +68,7 @@ from .engine.sightings import FaceSource, FrameEvent, frame_sources, frame_track
 from .engine.tracking import CameraTracks, Confirmed, Sighting as TrackSighting, Track, TrackingRule
 from .landmarks import landmarks_problem
 from .models import Alert, Sighting
+from .routing import frame_queue
 from .selectors import watchlist_problem
 
 logger = logging.getLogger(__name__)
@@ -273,7 +274,9 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
                   camera: str) -> FrameResult:
     """The task body. Idempotent per frame; the payload is gone from Redis when it returns, and the camera's
     tracks hold what the frame added, in the same step."""
-    done, payload = frames.payload_fetch(deployment_id, node_id, frame_id)
+    started = time.perf_counter()
+    key = tracks.tracks_key(deployment_id, node_id, camera)
+    done, payload, tracks_data = frames.payload_fetch(deployment_id, node_id, frame_id, key)
     if done is not None:
         frames.payload_discard(deployment_id, node_id, frame_id)
         if done != frames.COUNTED:  # finished, but its worker died before writing its counts: written now
@@ -283,14 +286,18 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
         # Nobody reached the frame within its TTL: Redis has already deleted it.
         deletion_ms = settings.LFR_FRAME_PAYLOAD_TTL_SECONDS * 1000.0
         expired = FrameResult("expired")
-        frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms, counts=_counts_dumps(expired, deletion_ms))
+        logger.error("A frame from node %s for deployment %s expired before a worker reached it: it was never "
+                     "matched (the frames workers are too few for the load, or were stopped).", node_id,
+                     deployment_id)
+        frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms, counts=_counts_dumps(expired, deletion_ms),
+                            expired=True)
         _counts_write(deployment_id, node_id, frame_id, _counts_of(expired, deletion_ms))
         return expired
     try:
         result = _database_waited(
             lambda: _frame_match(payload, deployment_id=deployment_id, node_id=node_id, frame_id=frame_id,
                                  captured_at=datetime.fromisoformat(captured_at), received_at=received_at,
-                                 camera=camera),
+                                 camera=camera, tracks_key=key, tracks_data=tracks_data),
             until=received_at + settings.LFR_FRAME_PAYLOAD_TTL_SECONDS - DATABASE_WAIT_MARGIN_SECONDS,
             what=f"frame from node {node_id}")
     except Exception as exc:  # a bad frame or a fault: the frame is still deleted below
@@ -302,9 +309,29 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
         # The payload is deleted by this call: its latency is measured now, from receipt.
         deletion_ms = max(0.0, (time.time() - received_at) * 1000.0)
     frames.frame_finish(deployment_id, node_id, frame_id, deletion_ms, result.track_state,
-                        counts=_counts_dumps(result, deletion_ms))
+                        counts=_counts_dumps(result, deletion_ms),
+                        service=(None if result.status == "skipped"  # not matched: says nothing of the speed
+                                 else _service_measured(frame_queue(node_id, camera), time.perf_counter() - started)))
+    finishing = time.perf_counter()
     _counts_write(deployment_id, node_id, frame_id, _counts_of(result, deletion_ms))
+    _finish_seconds[0] = time.perf_counter() - finishing
     return result
+
+
+# The queue's consumer's seconds per frame, as the admission check reads it (frames.service_key): a moving average
+# of the frames this process matched (with the last frame's counts write, which comes after its finish, added).
+SERVICE_AVERAGE_WEIGHT = 0.2
+SERVICE_SAMPLE_CAP_SECONDS = 5.0  # a first frame that loaded the engine or built a gallery says little of the next
+_service_average: dict[str, float] = {}
+_finish_seconds = [0.0]
+
+
+def _service_measured(queue: str, seconds: float) -> frames.Service:
+    sample = min(seconds + _finish_seconds[0], SERVICE_SAMPLE_CAP_SECONDS)
+    average = _service_average.get(queue)
+    average = sample if average is None else average + SERVICE_AVERAGE_WEIGHT * (sample - average)
+    _service_average[queue] = average
+    return frames.Service(queue, average)
 
 
 # PostgreSQL restarting or unreachable: a frame being matched waits for it (in this process, so the camera's later
@@ -316,13 +343,16 @@ DATABASE_WAIT_COUNTS_SECONDS = 30
 
 def _database_waited(work, *, until: float, what: str):
     """`work()`, tried again each second while the database is unavailable, until `until` (then the error)."""
-    warned = False
+    warned = tried_afresh = False
     while True:
         try:
             return work()
         except DATABASE_UNAVAILABLE_ERRORS:
             if not connection.in_atomic_block:
                 connection.close()  # a broken connection is not reused: the next try connects afresh
+            if not tried_afresh:  # a connection that broke while PostgreSQL restarted: a new one may work at once
+                tried_afresh = True
+                continue
             if time.time() + 1 > until:
                 raise
             if not warned:
@@ -332,7 +362,7 @@ def _database_waited(work, *, until: float, what: str):
 
 
 def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: str, captured_at: datetime,
-                 received_at: float, camera: str) -> FrameResult:
+                 received_at: float, camera: str, tracks_key: str, tracks_data: bytes | None) -> FrameResult:
     context = deployment_context(deployment_id)
     watchlist = _galleries.get(context.gallery_key)
     if not context.live or context.problem or watchlist is None:
@@ -371,8 +401,7 @@ def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: 
     del body
     imaging = Imaging.GREYSCALE if greyscale else Imaging.COLOUR
     threshold = context.threshold_for(greyscale)
-    key = tracks.tracks_key(deployment_id, node_id, camera)
-    camera_tracks = CameraTracks.loads(tracking_rule(context, greyscale), tracks.tracks_load(key))
+    camera_tracks = CameraTracks.loads(tracking_rule(context, greyscale), tracks_data)
     outcome = frame_track(engine, watchlist.gallery, watchlist.entry_of, camera_tracks, sources, frame_id=frame_id,
                           t=captured_at.timestamp(), received_at=received_at, aligned=aligned)
     del aligned
@@ -388,7 +417,7 @@ def _frame_match(payload: bytes, *, deployment_id: int, node_id: int, frame_id: 
     # Non-match faces whose every trace is gone now: this frame's (unless their track kept one), and those whose
     # template or thumbnail their track let go (replaced, dropped when ruled out, or the track ended).
     face_deletions = tuple(max(0.0, (now - received) * 1000.0) for received in camera_tracks.take_released())
-    result.track_state = frames.TrackState(key, camera_tracks.dumps() if camera_tracks.tracks else None,
+    result.track_state = frames.TrackState(tracks_key, camera_tracks.dumps() if camera_tracks.tracks else None,
                                            tracks.ttl_milliseconds(), tracks.face_deletion_key(deployment_id),
                                            face_deletions)
     return result
@@ -592,7 +621,7 @@ def _counts_of(result: FrameResult, deletion_ms: float) -> dict:
     return {"processed": result.status == "processed", "faces": result.faces, "alerts": result.alerts,
             "deletion_ms": deletion_ms, "tracks": result.tracks, "candidates": result.candidates,
             "tracks_alerted": result.tracks_alerted, "sightings": result.sightings, "embeddings": result.embeddings,
-            "crops_without_face": result.crops_without_face}
+            "crops_without_face": result.crops_without_face, "expired": result.status == "expired"}
 
 
 def _counts_dumps(result: FrameResult, deletion_ms: float) -> bytes:

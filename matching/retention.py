@@ -66,6 +66,8 @@ def _non_match_evidence(deployment: Deployment) -> dict:
         "frames_processed": counters.frames_processed if counters else 0,
         "frames_deleted": counters.frames_deleted if counters else 0,
         "frames_refused": counters.frames_refused if counters else 0,
+        "frames_refused_busy": counters.frames_refused_busy if counters else 0,
+        "frames_expired": counters.frames_expired if counters else 0,
         "faces_detected": counters.faces_detected if counters else 0,
         "crops_without_face": counters.crops_without_face if counters else 0,
         "deletion_ms_mean": round(counters.deletion_ms_total / counters.frames_deleted, 1)

@@ -191,20 +191,31 @@ def _current_authorised_digest():
     ).values("bound_watchlist_digest")[:1])
 
 
-def deployment_problem(deployment: Deployment) -> str:
+def deployment_problem(deployment: Deployment, *, reported: str | None = None) -> str:
     """Why the frames of this live deployment cannot be matched now, or "": what the database shows (watchlist
     destroyed, or not the version authorised), else what the worker last reported (a gallery it could not build,
-    templates that no longer make the digest). Read by the edge API, the deployment page and /healthz."""
+    templates that no longer make the digest). Read by the edge API, the deployment page and /healthz.
+
+    The edge API passes what it already holds: the deployment as the node's token lookup found it (with its
+    `watchlist_state`, from the same query) and the worker's report (`reported`, from the same Redis round trip as
+    the rate limit), so a frame costs no further query."""
     if deployment.status != DeploymentStatus.LIVE:
         return ""
-    row = (Deployment.objects.filter(pk=deployment.pk).annotate(authorised=_current_authorised_digest())
-           .values("watchlist_version__status", "watchlist_version__digest", "authorised").first())
-    if row is None:
-        return ""
-    problem = watchlist_problem(version_status=row["watchlist_version__status"],
-                                version_digest=row["watchlist_version__digest"], authorised_digest=row["authorised"])
-    if problem:
-        return problem
+    state = getattr(deployment, "watchlist_state", None)
+    if state is not None:
+        version_status, version_digest, authorised = (state.version_status, state.version_digest,
+                                                      state.authorised_digest)
+    else:
+        row = (Deployment.objects.filter(pk=deployment.pk).annotate(authorised=_current_authorised_digest())
+               .values("watchlist_version__status", "watchlist_version__digest", "authorised").first())
+        if row is None:
+            return ""
+        version_status, version_digest, authorised = (row["watchlist_version__status"],
+                                                      row["watchlist_version__digest"], row["authorised"])
+    problem = watchlist_problem(version_status=version_status, version_digest=version_digest,
+                                authorised_digest=authorised)
+    if problem or reported is not None:
+        return problem or reported
     try:
         return frames.problem_reported(deployment.pk)
     except redis.RedisError:  # Redis down: /healthz reports that; frames are refused by the queue meanwhile
@@ -219,6 +230,18 @@ def matching_health() -> dict:
     if problems:
         answer["problems"] = problems
     return answer
+
+
+def frames_expired_health() -> dict:
+    """The /healthz check (registered as "frames_expired"): no accepted frame expired before a worker reached it,
+    lately (LFR_FRAMES_EXPIRED_ALERT_SECONDS since the last)."""
+    expired = frames.expired_recent()
+    if not expired:
+        return {"ok": True}
+    return {"ok": False, "error": "accepted frames expired before a worker reached them: they were never matched. "
+            "The frames workers are stopped or too few for the load; see the deployment's processing counts.",
+            "expired_unprocessed": {f"LFR-{pk:05d}": count for pk, count in sorted(expired.items())},
+            "cleared_seconds_after_the_last": settings.LFR_FRAMES_EXPIRED_ALERT_SECONDS}
 
 
 # --- Edge nodes -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ EDGE_IMAGE_FORMATS = {"JPEG", "PNG"}
 # Redis or the broker unreachable: the node is told to retry (503), and nothing is kept.
 QUEUE_ERRORS = (redis.RedisError, kombu.exceptions.OperationalError, ConnectionError)
 NOT_MATCHING_RETRY_SECONDS = 30
+BUSY_RETRY_MAX_SECONDS = 10
 logger = logging.getLogger(__name__)
 
 
@@ -66,9 +68,13 @@ class EdgeRefusal(Exception):
 # --- Edge nodes: admitting frames and detections ----------------------------------------------
 
 
-def edge_refusal_count(deployment: Deployment | None) -> None:
+def edge_refusal_count(deployment: Deployment | None, *, busy: bool = False) -> None:
+    """One request refused, counted on the deployment; `busy`: refused because the workers were full."""
     if deployment is not None:
-        DeploymentCounters.objects.filter(deployment=deployment).update(frames_refused=F("frames_refused") + 1)
+        changes = {"frames_refused": F("frames_refused") + 1}
+        if busy:
+            changes["frames_refused_busy"] = F("frames_refused_busy") + 1
+        DeploymentCounters.objects.filter(deployment=deployment).update(**changes)
 
 
 def edge_admit(*, node: EdgeNode, live: Deployment | None, now: datetime | None = None) -> Deployment:
@@ -81,14 +87,14 @@ def edge_admit(*, node: EdgeNode, live: Deployment | None, now: datetime | None 
         raise EdgeRefusal("not_live", f"Edge node {node.name} is not bound to a deployment that is live now: "
                           "nothing is accepted until it goes live (GET status shows its window).", 403)
     try:
-        allowed = frames.rate_allowed(node.pk, settings.LFR_EDGE_MAX_FRAMES_PER_SECOND)
+        allowed, reported = frames.edge_gate(node.pk, settings.LFR_EDGE_MAX_FRAMES_PER_SECOND, deployment.pk)
     except QUEUE_ERRORS:
         raise _unavailable()
     if not allowed:
         edge_refusal_count(deployment)
         raise EdgeRefusal("rate_limited", f"More than {settings.LFR_EDGE_MAX_FRAMES_PER_SECOND} requests in one "
                           "second from this node: slow down and retry after a second.", 429, retry_after=1)
-    problem = deployment_problem(deployment)
+    problem = deployment_problem(deployment, reported=reported)
     if problem:
         # Refused, not accepted and dropped unseen: the node and the deployment's officers are told why.
         edge_refusal_count(deployment)
@@ -182,10 +188,20 @@ def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at
     from .tasks import process_frame_task
 
     captured_age = (clock.now() - captured_at).total_seconds()
+    queue = frame_queue(node.pk, camera)  # one camera's frames: one queue, one consumer, in order
     try:
-        admitted = frames.frame_admit(deployment.pk, node.pk, frame_id, payload, captured_age)
+        admission = frames.frame_admit(deployment.pk, node.pk, frame_id, payload, captured_age, queue)
     except QUEUE_ERRORS:
         raise _unavailable()
+    admitted = admission.outcome
+    if admitted == frames.QUEUE_FULL:
+        edge_refusal_count(deployment, busy=True)
+        limit = settings.LFR_EDGE_MAX_QUEUE_WAIT_SECONDS
+        retry_after = max(1, min(BUSY_RETRY_MAX_SECONDS, math.ceil(admission.wait_seconds - limit)))
+        raise EdgeRefusal("busy", f"The workers matching this camera's frames are behind: frame {frame_id} would "
+                          f"wait about {admission.wait_seconds:.0f} s before matching, and the most accepted is "
+                          f"{limit:g} s, so it is refused and nothing was kept. Drop the oldest frames you hold "
+                          "and send the newest after Retry-After seconds.", 503, retry_after=retry_after)
     if admitted == frames.DUPLICATE:
         raise _refuse(deployment, "duplicate_frame", f"Frame {frame_id} was already received from this node; "
                       "it is not processed twice.", 409)
@@ -204,7 +220,7 @@ def _queue(*, node: EdgeNode, deployment: Deployment, frame_id: str, captured_at
         process_frame_task.apply_async(kwargs={
             "deployment_id": deployment.pk, "node_id": node.pk, "frame_id": frame_id,
             "captured_at": captured_at.isoformat(), "received_at": received_at, "camera": camera,
-        }, queue=frame_queue(node.pk, camera),  # one camera's frames: one queue, one consumer, in order
+        }, queue=queue,
             argsrepr="()", kwargsrepr=f"{{frame {frame_id} of node {node.pk}}}")  # a short label: no repr per frame
     except QUEUE_ERRORS:
         _admission_undo(deployment, node, frame_id)

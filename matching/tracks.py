@@ -34,10 +34,6 @@ def ttl_milliseconds() -> int:
     return int(math.ceil((settings.LFR_TRACK_GAP_SECONDS + 1.0) * 1000))
 
 
-def tracks_load(key: str) -> bytes | None:
-    return frames.client().get(key)
-
-
 def face_deletion_key(deployment_id: int) -> str:
     return f"{FACE_DELETION_PREFIX}{deployment_id}"
 

@@ -11,8 +11,8 @@
 (b) pipeline: the whole system (web, Celery workers, beat) on an embedded PostgreSQL and Redis on free ports in a
     temporary folder, as `lfr_governance.launcher run` starts it, with LFR_FRAME_SHARDS=N frames workers (one
     process each) for each N of --workers; `manage.py benchmark_pipeline --setup` loads it through the edge API
-    and its processed frames/s is printed per N. The workers use the engine's default providers (CUDA where
-    available, else CPU): the settings have no provider of their own to choose.
+    and its processed frames/s is printed per N. The workers use LFR_ONNX_PROVIDERS from the environment, or,
+    unset, the engine's default (CUDA where available, else CPU).
 
 Setup on a GPU machine: `make install`, then `.venv/bin/pip install -e '.[gpu]'`. Nothing is written outside a
 temporary folder except derived model files under var/models (as the engine always does).

@@ -2,7 +2,9 @@
 
 It posts frames as a camera box would: multipart with the frame id and capture time, on kept-alive
 connections, retrying connection failures, timeouts, 5xx and 429 answers with exponential backoff (a
-duplicate answer to a retry means an earlier attempt got through). Plain urllib3 (about half the CPU per
+duplicate answer to a retry means an earlier attempt got through). A 503 `busy` (the server's workers are behind:
+the frame would wait too long) is not retried: that frame is the oldest the node holds, so it is the one dropped,
+and the client holds back until Retry-After has passed (`backoff_remaining`), when the node sends its newest. Plain urllib3 (about half the CPU per
 request of a requests session, which matters when the load generator shares the server's cores). No
 Django import: it can run on an edge node.
 """
@@ -21,6 +23,7 @@ import urllib3
 
 EDGE_PATH = "/api/edge/v1/"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+BUSY = "busy"  # 503: the workers are behind; drop this frame (the oldest) and send the newest after Retry-After
 
 
 def edge_base(url: str) -> str:
@@ -58,6 +61,11 @@ class EdgeClient:
         self.timeout = timeout
         self.headers = {"Authorization": f"Bearer {token}"}
         self.http = urllib3.PoolManager(maxsize=connections, block=False)
+        self._backoff_until = 0.0  # time.monotonic() before which the server asked not to be sent frames
+
+    def backoff_remaining(self) -> float:
+        """Seconds left of the server's last `busy` Retry-After (0: send)."""
+        return max(0.0, self._backoff_until - time.monotonic())
 
     def _request(self, method: str, endpoint: str, fields: list | None = None) -> tuple[int, dict, dict]:
         """One attempt: (status, headers, JSON body or {}); raises urllib3's HTTPError when no answer came."""
@@ -89,6 +97,9 @@ class EdgeClient:
                 if status not in RETRY_STATUSES:
                     break
                 retry_after = _seconds(headers.get("Retry-After"))
+                if code == BUSY:  # not retried: the node drops this, its oldest frame, and holds back
+                    self._backoff_until = max(self._backoff_until, time.monotonic() + (retry_after or 1.0))
+                    break
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 status, code, detail = None, "no_answer", exc.__class__.__name__
             if attempt > self.retries:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -80,24 +79,53 @@ def video_frames(path: Path, fps: float) -> FrameSource:
     return frames
 
 
+DROPPED_AT_NODE = "dropped_at_node"  # never sent: the node's buffer was full while the server asked it to hold back
+
+
 def frames_post(client: EdgeClient, source: FrameSource, *, limit: int | None, fps: float, camera: str,
                 prefix: str, canvas: tuple[int, int] | None, quality: int, in_flight: int,
-                on_answer: Callable[[str, EdgeAnswer], None]) -> tuple[list[EdgeAnswer], float]:
+                on_answer: Callable[[str, EdgeAnswer], None],
+                buffer_seconds: float = 2.0) -> tuple[list[EdgeAnswer], float]:
     """Posts the source's frames at `fps` as PREFIX-000001...; (the answers, the seconds the frames spanned).
-    `on_answer` is called for each answer as it comes, one at a time."""
+    `on_answer` is called for each answer as it comes, one at a time.
+
+    As a camera node: frames wait in a bounded buffer in memory (`buffer_seconds` of frames) and go out in capture
+    order; while the server says its workers are behind (503 `busy`, Retry-After) nothing is sent, and when the
+    buffer is full its oldest frame is dropped (answered DROPPED_AT_NODE), so what is sent after the pause is the
+    newest."""
     interval = 1.0 / fps
     answers: list[EdgeAnswer] = []
-    lock = threading.Lock()
+    lock = threading.Condition()
+    buffer: deque[tuple[bytes, str]] = deque()
+    capacity = max(1, int(round(fps * buffer_seconds)))
+    finished = threading.Event()
 
-    def send(jpeg: bytes, frame_id: str) -> None:
-        answer = client.post_frame(jpeg, frame_id=frame_id, camera=camera)
+    def answered(frame_id: str, answer: EdgeAnswer) -> None:
         with lock:
             answers.append(answer)
             on_answer(frame_id, answer)
 
+    def sender() -> None:
+        while True:
+            with lock:
+                while not buffer and not finished.is_set():
+                    lock.wait(0.1)
+                if not buffer:
+                    return
+                held = client.backoff_remaining()
+                if held <= 0:
+                    jpeg, frame_id = buffer.popleft()
+            if held > 0:
+                time.sleep(min(held, 0.05))
+                continue
+            answered(frame_id, client.post_frame(jpeg, frame_id=frame_id, camera=camera))
+
     started = time.monotonic()
     sent = 0
-    with ThreadPoolExecutor(max_workers=max(1, in_flight)) as pool:
+    senders = [threading.Thread(target=sender, daemon=True) for _ in range(max(1, in_flight))]
+    for thread in senders:
+        thread.start()
+    try:
         for image in source(limit):
             due = started + sent * interval
             delay = due - time.monotonic()
@@ -105,7 +133,20 @@ def frames_post(client: EdgeClient, source: FrameSource, *, limit: int | None, f
                 time.sleep(delay)
             frame = on_canvas(image, *canvas) if canvas else image
             sent += 1
-            pool.submit(send, jpeg_encode(frame, quality), f"{prefix}-{sent:06d}")
+            frame_id = f"{prefix}-{sent:06d}"
+            jpeg = jpeg_encode(frame, quality)
+            with lock:
+                if len(buffer) >= capacity:  # full while held back: the oldest goes, never to disk
+                    _, dropped = buffer.popleft()
+                    answers.append(EdgeAnswer(dropped, None, DROPPED_AT_NODE, "the node's buffer was full while "
+                                              "the server asked it to hold back", 0, 0.0, time.time()))
+                    on_answer(dropped, answers[-1])
+                buffer.append((jpeg, frame_id))
+                lock.notify()
+    finally:
+        finished.set()
+        for thread in senders:
+            thread.join()
     # The frames span `sent` intervals; the last answer may come a little after the last frame's slot.
     return answers, max(time.monotonic() - started, sent * interval)
 

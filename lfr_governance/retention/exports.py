@@ -18,7 +18,9 @@ KIND_HEADER = ["deployment", "title", "status", "data kind", "held", "deleted", 
 # The CSV adds the deployment's figures per passer-by to each of its rows, after the columns above (kept in order);
 # the PDF's table keeps to the columns above and states the figures in a sentence per deployment.
 CSV_HEADER = KIND_HEADER + ["passers-by", "faces", "alerts", "false alerts", "candidates not confirmed",
-                            "false alerts per passer-by"]
+                            "false alerts per passer-by",
+                            # Added after the columns above, which keep their order.
+                            "crops without a face", "frames expired unprocessed", "frames refused, workers behind"]
 
 
 def _when(value) -> str:
@@ -27,8 +29,10 @@ def _when(value) -> str:
 
 def _passer_by_cells(report: dict) -> list[str]:
     f, rate = report["figures"], report["false_alert_rate"]
-    return [str(f["passers_by"]), str(report["non_match"].get("faces_detected", 0)), str(f["alerts"]),
-            str(f["false_alerts"]), str(f["candidates_not_confirmed"]), rate.text]
+    nm = report["non_match"]
+    return [str(f["passers_by"]), str(nm.get("faces_detected", 0)), str(f["alerts"]),
+            str(f["false_alerts"]), str(f["candidates_not_confirmed"]), rate.text,
+            str(nm.get("crops_without_face", 0)), str(nm.get("frames_expired", 0)), str(nm.get("frames_refused_busy", 0))]
 
 
 def passer_by_text(report: dict) -> str:
@@ -89,7 +93,9 @@ def report_pdf(reports: list[dict], summary: dict) -> bytes:
         story.append(Paragraph(
             f"LFR-{report['deployment'].pk:05d} non-match deletion evidence: frames received {nm['frames_received']}, "
             f"processed {nm['frames_processed']}, deleted {nm['frames_deleted']}, refused {nm['frames_refused']}, "
-            f"faces detected {nm['faces_detected']}; deletion latency mean {nm['deletion_ms_mean'] or 0} ms, "
+            f"faces detected {nm['faces_detected']}, crops without a face {nm.get('crops_without_face', 0)}; "
+            f"accepted frames that expired unprocessed {nm.get('frames_expired', 0)}; frames refused because the "
+            f"workers were behind {nm.get('frames_refused_busy', 0)}; deletion latency mean {nm['deletion_ms_mean'] or 0} ms, "
             f"p50 {nm.get('deletion_ms_p50') or 0} ms, p99 {nm.get('deletion_ms_p99') or 0} ms, "
             f"max {nm['deletion_ms_max'] or 0} ms.", styles["Normal"]))
         story.append(Paragraph(passer_by_text(report), styles["Normal"]))

@@ -313,6 +313,10 @@ if LFR_WORKER_ROLE == "frames":
         "unacked_mutex_key": "lfr:frames:unacked_mutex",
         "unacked_mutex_expire": 30,
     }
+    # No health-check query (SELECT 1) before each frame's first statement: the frame path retries a statement that
+    # fails on a broken connection on a new one (matching.pipeline._database_waited), so the check would only cost
+    # a round trip per frame. A connection in error or past CONN_MAX_AGE is still closed between tasks.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 # How often the operator console asks for new alerts.
 LFR_CONSOLE_POLL_MILLISECONDS = env.int("LFR_CONSOLE_POLL_MILLISECONDS", default=800)
 # Celery closes the database connection around every task unless told to reuse it; a new PostgreSQL

@@ -119,6 +119,36 @@ LFR_EDGE_MAX_CROPS_PER_REQUEST = env.int("LFR_EDGE_MAX_CROPS_PER_REQUEST", defau
 # A queued frame lives only in Redis (no persistence) under this TTL: a frame nobody processed in time
 # is gone by itself. Must exceed the broker's visibility timeout for a redelivered frame to be processed.
 LFR_FRAME_PAYLOAD_TTL_SECONDS = env.int("LFR_FRAME_PAYLOAD_TTL_SECONDS", default=60)
+# Admission: a frame that would wait longer than this in its camera's queue before a worker reaches it (the frames
+# waiting there times the worker's recent seconds per frame) is refused with 503 `busy` and Retry-After, and nothing
+# is kept; the node drops its oldest frames first. At most half the TTL, so the estimate can be wrong by a factor of
+# two (a crowd arriving, a slower frame) and an accepted frame is still matched well inside its TTL. A frame 10 s
+# old is of little use to an officer on the ground: the person has walked on.
+def _seconds(name: str, default: str, low: float, high: float, what: str) -> float:
+    """A number of seconds from the environment, above `low` and at most `high`; anything else (NaN, infinity,
+    text) stops the settings with what to give instead."""
+    text = env.str(name, default=default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low < value <= high:  # also refuses NaN
+        raise ImproperlyConfigured(f"{name} is {text!r}: give {what}.")
+    return value
+
+
+LFR_EDGE_MAX_QUEUE_WAIT_SECONDS = _seconds(
+    "LFR_EDGE_MAX_QUEUE_WAIT_SECONDS", "10", 0, LFR_FRAME_PAYLOAD_TTL_SECONDS / 2,
+    f"a number of seconds above 0 and at most half of LFR_FRAME_PAYLOAD_TTL_SECONDS "
+    f"({LFR_FRAME_PAYLOAD_TTL_SECONDS / 2:g}), e.g. 10")
+# The seconds per frame assumed for a queue whose worker has not yet reported its speed (just started, or its
+# report lapsed): on the slow side, so a cold start accepts a few frames (10 s / 1 s) until the worker's first
+# frame says how fast it is.
+LFR_EDGE_ASSUMED_SECONDS_PER_FRAME = _seconds(
+    "LFR_EDGE_ASSUMED_SECONDS_PER_FRAME", "1.0", 0, 10,
+    "the seconds one frame takes a worker, above 0 and at most 10, e.g. 1")
+# An accepted frame that expired before a worker reached it turns /healthz red for this long after the last one.
+LFR_FRAMES_EXPIRED_ALERT_SECONDS = env.int("LFR_FRAMES_EXPIRED_ALERT_SECONDS", default=900)
 # Passers-by (matching/engine/tracking.py): a camera's faces are joined into tracks; a track ends when its face has
 # not been seen for this long in frame time, and its state (biometric: the best template) is deleted then.
 LFR_TRACK_GAP_SECONDS = env.float("LFR_TRACK_GAP_SECONDS", default=1.5)

@@ -45,8 +45,10 @@ REFUSALS = {
                                                           "(outside_window) or too far from server time (clock_skew)."),
     429: OpenApiResponse(EdgeErrorSerializer, description="Too many requests from this node (rate_limited)."),
     503: OpenApiResponse(EdgeErrorSerializer, description="The frame queue or the database is unreachable "
-                                                       "(unavailable), or the live deployment's frames cannot be "
-                                                       "matched now (not_matching): "
+                                                       "(unavailable), the live deployment's frames cannot be "
+                                                       "matched now (not_matching), or the workers are behind and "
+                                                       "the frame would wait too long (busy: drop the oldest "
+                                                       "frames you hold and send the newest): "
                                                        "retry after Retry-After."),
 }
 

@@ -12,7 +12,7 @@ import time
 
 import django
 
-SLEEP_SECONDS = 4.0
+SLEEP_SECONDS = float(os.environ.get("LFR_TEST_FRAME_SLEEP_SECONDS", "4.0"))
 
 
 def _slowed(match):

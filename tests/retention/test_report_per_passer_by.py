@@ -71,10 +71,12 @@ def test_the_csv_adds_the_figures_after_its_columns(client, dpo, seen):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == CSV_HEADER and CSV_HEADER[:len(KIND_HEADER)] == KIND_HEADER
     assert CSV_HEADER[len(KIND_HEADER):] == ["passers-by", "faces", "alerts", "false alerts",
-                                             "candidates not confirmed", "false alerts per passer-by"]
+                                             "candidates not confirmed", "false alerts per passer-by",
+                                             "crops without a face", "frames expired unprocessed",
+                                             "frames refused, workers behind"]
     mine = [row for row in rows[1:] if row[0] == f"LFR-{seen.pk:05d}"]
-    assert mine and all(row[len(KIND_HEADER):] == ["8000", "52000", "4", "1", "2", "1 in 8,000 passers-by (0.013%)"]
-                        for row in mine)
+    assert mine and all(row[len(KIND_HEADER):] == ["8000", "52000", "4", "1", "2", "1 in 8,000 passers-by (0.013%)",
+                                                   "0", "0", "0"] for row in mine)
 
 
 def test_the_pdf_states_them_per_deployment(client, dpo, seen):

@@ -34,6 +34,7 @@ from matching import tracks as track_store
 from matching.engine import Gallery
 from matching.pipeline import gallery_build
 from tools.edge_client import EdgeAnswer, EdgeClient, percentile
+from tools.edge_simulator import DROPPED_AT_NODE
 from watchlists import services as wl
 
 from .engine_alone import EngineRun
@@ -141,6 +142,7 @@ class RunResult:
     face_deletion_ms: list[float] = field(default_factory=list)  # non-match faces: receipt to the end of its track
     figures: dict[str, int] = field(default_factory=dict)  # the run's tracks, faces, embeddings, alerts
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # worker / web / this client, during the run
+    expired: int = 0  # accepted frames whose payload expired before a worker reached them
 
 
 # Substrings that pick the system's processes out of the machine's (set by the command's --worker-match/--web-match).
@@ -158,13 +160,20 @@ def _processes(kind: str) -> list[psutil.Process]:
 
 def _cpu_seconds() -> dict[str, float]:
     totals = {"worker": 0.0, "web": 0.0}
-    for kind in totals:
-        for process in _processes(kind):
+    main_seconds = 0.0  # the worker's Celery main processes (consuming, acknowledging, the pool's pipes)
+    for kind in ("worker", "web"):
+        processes = _processes(kind)
+        pids = {process.pid for process in processes}
+        for process in processes:
             try:
                 times = process.cpu_times()
+                is_main = process.ppid() not in pids
             except psutil.Error:
                 continue
             totals[kind] += times.user + times.system
+            if kind == "worker" and is_main:
+                main_seconds += times.user + times.system
+    totals["worker main"] = main_seconds
     own = psutil.Process().cpu_times()
     totals["benchmark client"] = own.user + own.system
     machine = psutil.cpu_times()
@@ -185,6 +194,11 @@ def _counters(deployment_id: int) -> tuple[int, int]:
     row = DeploymentCounters.objects.filter(deployment_id=deployment_id).values_list(
         "frames_processed", "frames_deleted").first()
     return row or (0, 0)
+
+
+def _expired(deployment_id: int) -> int:
+    return DeploymentCounters.objects.filter(deployment_id=deployment_id).values_list(
+        "frames_expired", flat=True).first() or 0
 
 
 def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[BenchmarkFrame], fps: float,
@@ -212,6 +226,7 @@ def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[Be
     base_processed, base_deleted = _counters(deployment_id)
     time.sleep(settings.LFR_TRACK_GAP_SECONDS + 1.5)  # the warm-up's tracks end before the figures start
     base_figures = _track_figures(deployment_id)
+    base_expired = _expired(deployment_id)
     frame_store.client().delete(frame_store.deletion_samples_key(deployment_id),
                                 track_store.face_deletion_key(deployment_id))
     stop, listening = threading.Event(), threading.Event()
@@ -270,8 +285,15 @@ def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[Be
             delay = start + offset - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            pool.submit(send, clients[node_index], frame_of(node_index, k), f"bench-{run}-n{node_index}-{k:06d}",
-                        node_index)
+            frame, frame_id = frame_of(node_index, k), f"bench-{run}-n{node_index}-{k:06d}"
+            if clients[node_index].backoff_remaining() > 0:
+                # The server said its workers are behind (503 busy): the node sends nothing until Retry-After, and
+                # this frame, newer than none it will send, is dropped at the node (as the edge agent does).
+                with lock:
+                    result.sent.append(Sent(frame_id, frame.watchlisted, EdgeAnswer(
+                        frame_id, None, DROPPED_AT_NODE, "held back", 0, 0.0, time.time())))
+                continue
+            pool.submit(send, clients[node_index], frame, frame_id, node_index)
         result.load_ended = time.time()
         result.processed_at_load_end = _counters(deployment_id)[0] - base_processed
     accepted = sum(1 for s in result.sent if s.answer.accepted)
@@ -295,6 +317,7 @@ def run_load(*, url: str, tokens: list[str], deployment_id: int, frames: list[Be
             pass
     processed, deleted = _counters(deployment_id)
     result.processed, result.deleted = processed - base_processed, deleted - base_deleted
+    result.expired = _expired(deployment_id) - base_expired
     result.deletion_ms = frame_store.deletion_samples(deployment_id)
     result.face_deletion_ms = track_store.face_deletion_samples(deployment_id)
     figures = _track_figures(deployment_id)
@@ -349,6 +372,9 @@ def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine
     else:
         write(f"  POST to alert visible  p50 {ms(latencies, 50)}, p95 {ms(latencies, 95)}, p99 {ms(latencies, 99)} "
               f"({len(latencies)} of {expected_alerts} expected alerts seen as they committed)")
+    write(f"  admission              {codes.get('busy', 0)} refused as busy (the frame would have waited more than "
+          f"{settings.LFR_EDGE_MAX_QUEUE_WAIT_SECONDS:g} s), {codes.get(DROPPED_AT_NODE, 0)} dropped at the nodes while "
+          f"held back; {result.expired} accepted frame(s) expired unprocessed")
     figures = result.figures
     if figures and result.processed:
         write(f"  passers-by             {figures['tracks']} tracks, {figures['faces_detected']} faces "
@@ -371,9 +397,13 @@ def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine
     if result.processed:
         cpu = dict(result.cpu_seconds)
         machine = cpu.pop("machine", 0.0)
+        worker_main = cpu.pop("worker main", 0.0)
         cpu["everything else (PostgreSQL, Redis, other programs)"] = max(0.0, machine - sum(cpu.values()))
         write("  CPU per frame          " + ", ".join(f"{kind} {seconds / result.processed * 1000:.1f} ms"
                                                       for kind, seconds in cpu.items()))
+        write(f"                         of the worker's: {worker_main / result.processed * 1000:.1f} ms in Celery's "
+              f"main processes (consuming, acknowledging, handing tasks to the pool), "
+              f"{(cpu.get('worker', 0.0) - worker_main) / result.processed * 1000:.1f} ms in the pool processes (the task)")
         elapsed = max(1e-6, end - result.load_started)
         busy = machine / elapsed / psutil.cpu_count() * 100
         write(f"  machine                {psutil.cpu_count()} CPUs, {busy:.0f}% busy during the run")
