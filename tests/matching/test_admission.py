@@ -40,11 +40,11 @@ def test_a_frame_that_would_wait_too_long_is_refused_busy_and_nothing_is_kept(
         live, node, post_frame, face_bytes, published, settings, service_keys):
     frame, camera = jpeg_of(face_bytes("img2.jpg")), "north mast"
     queue = frame_queue(node.pk, camera)
-    # The queue's worker says it takes 25 s a frame: a new frame would wait 25 s, the most allowed is 10.
+    # The queue's worker says it takes 25 s a frame: a new frame would wait 25 s, the most allowed is 3.
     frames.client().set(frames.service_key(queue), "25.0")
     response = post_frame(node.token, frame, frame_id="busy-1", camera=camera)
     _busy(response)
-    assert response["Retry-After"] == "10"  # 15 s over, capped at the most a node is asked to wait
+    assert response["Retry-After"] == "10"  # 22 s over, capped at the most a node is asked to wait
     assert published == [] and frames.payload_keys() == []
     counters = counters_of(live)
     assert (counters.frames_received, counters.frames_refused, counters.frames_refused_busy) == (0, 1, 1)

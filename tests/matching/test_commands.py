@@ -122,6 +122,14 @@ def test_the_benchmark_calls_saturation_only_when_a_backlog_was_left(done_when_s
     assert f"({state}" in ratio, lines
     assert "24% of the engine in one process" in ratio  # 300 frames in 31 s against 40 frames/s
 
+    # Frames refused because the workers were behind mean saturation, whatever was left queued.
+    result.sent[-1] = Sent("f299", False, EdgeAnswer("f299", 503, "busy", "behind", 1, 0.01, 1029.9))
+    lines = []
+    report(result, fps=5, nodes=2, duration=30, engine=EngineRun(40.0, 40.0, "one process"), engine_parallel=None,
+           size=(640, 360), write=lines.append)
+    assert "(at saturation" in next(line for line in lines if "end to end / engine" in line), lines
+    assert any("1 refused as busy" in line for line in lines), lines
+
 
 def test_the_edge_client_retries_with_backoff_and_honours_retry_after(monkeypatch):
     answers = iter([urllib3.exceptions.ProtocolError("connection lost"), (503, {}, {}),
@@ -148,6 +156,46 @@ def test_the_edge_client_retries_with_backoff_and_honours_retry_after(monkeypatc
     monkeypatch.setattr(client, "_request", lambda *a, **k: next(refused))
     answer = client.post_frame(b"jpeg", frame_id="f-2", camera="c")
     assert (answer.attempts, answer.code, answer.accepted) == (1, "clock_skew", False)
+
+
+def test_a_busy_answer_is_not_retried_and_holds_the_client_back(monkeypatch):
+    answers = iter([(503, {"Retry-After": "2"}, {"code": "busy", "detail": "the workers are behind"})])
+    sent = []
+    client = EdgeClient("http://edge.invalid", "token", retries=4, backoff=0.1)
+    monkeypatch.setattr(client, "_request", lambda method, endpoint, fields=None: sent.append(1) or next(answers))
+    answer = client.post_frame(b"jpeg", frame_id="f-1", camera="c")
+    assert (answer.attempts, answer.code, answer.accepted, len(sent)) == (1, "busy", False, 1)
+    assert 1.5 < client.backoff_remaining() <= 2.0
+
+
+def test_the_simulated_node_drops_its_oldest_frames_while_held_back_and_sends_the_newest(monkeypatch):
+    import numpy as np
+
+    from tools.edge_simulator import DROPPED_AT_NODE, frames_post
+
+    client = EdgeClient("http://edge.invalid", "token", retries=0)
+    posted = []
+
+    def request(method, endpoint, fields=None):
+        frame_id = dict(fields)["frame_id"]
+        posted.append(frame_id)
+        if frame_id.endswith("000001"):  # the first frame: the server is behind, come back in 1 s
+            return 503, {"Retry-After": "1"}, {"code": "busy", "detail": "behind"}
+        return 202, {}, {}
+
+    monkeypatch.setattr(client, "_request", request)
+    image = np.full((36, 64, 3), 128, dtype=np.uint8)
+    answers, _ = frames_post(client, lambda limit: iter([image] * limit), limit=20, fps=20.0, camera="c",
+                             prefix="sim", canvas=None, quality=80, in_flight=1, on_answer=lambda *_: None,
+                             buffer_seconds=0.25)  # 5 frames of buffer
+    codes = {a.frame_id: a.code for a in answers}
+    assert codes["sim-000001"] == "busy" and len(codes) == 20
+    dropped = sorted(f for f, code in codes.items() if code == DROPPED_AT_NODE)
+    # Held back for 1 s at 20 frames/s: the buffer of 5 kept the newest, so the oldest of those waiting went.
+    assert len(dropped) >= 5 and "sim-000020" not in dropped
+    sent_after = posted[1:]
+    assert sent_after == sorted(sent_after) and not set(sent_after) & set(dropped)  # in capture order, none twice
+    assert max(dropped) < min(sent_after)  # the oldest went; what went out after the pause is newer than all of them
 
 
 @pytest.mark.django_db

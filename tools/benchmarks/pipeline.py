@@ -417,10 +417,12 @@ def report(result: RunResult, *, fps: float, nodes: int, duration: float, engine
         own = engine_parallel.cpu_ms if engine_parallel else engine.cpu_ms
         write(f"  worker / engine CPU    the worker spends {worker_ms:.1f} ms of CPU per frame, the engine alone "
               f"{own:.1f} ms with one thread (the engine's work is {own / worker_ms * 100:.0f}% of the worker's CPU)")
-    # Kept up: when sending stopped, no more was waiting than about one second of the offered load (the frames
-    # still in flight), or 2% of all, whichever is more; a backlog beyond that means the system was saturated.
+    # Kept up: nothing was refused for a backlog (admission control refuses `busy` once a frame would wait too long,
+    # and the nodes then drop frames), and when sending stopped no more was waiting than about one second of the
+    # offered load (the frames still in flight), or 2% of all, whichever is more; otherwise it was saturated.
     backlog = len(accepted) - result.processed_at_load_end
-    kept_up = backlog <= max(len(accepted) * 0.02, fps * nodes)
+    held_back = codes.get("busy", 0) + codes.get(DROPPED_AT_NODE, 0)
+    kept_up = not held_back and backlog <= max(len(accepted) * 0.02, fps * nodes)
     state = "offered load below capacity: the ratio measures the offered rate" if kept_up else "at saturation"
     write(f"  end to end / engine    {processed_fps / engine.fps * 100:.0f}% of the engine in one process ({state})")
     if engine_parallel:
