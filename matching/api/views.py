@@ -6,6 +6,7 @@ where the node's deployment is known, the refusal is counted on it.
 """
 
 import logging
+import threading
 import time
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -53,11 +54,32 @@ REFUSALS = {
 }
 
 
+# Under overload most requests are refused `busy`: one warning per process every BUSY_LOG_SECONDS says how many,
+# instead of Django's error line per refused request (hundreds a second, drowning anything else in the log).
+BUSY_LOG_SECONDS = 10.0
+_busy = {"count": 0, "since": 0.0}
+_busy_lock = threading.Lock()
+
+
+def _busy_logged() -> None:
+    now = time.monotonic()
+    with _busy_lock:
+        _busy["count"] += 1
+        if now - _busy["since"] < BUSY_LOG_SECONDS:
+            return
+        count, _busy["count"], _busy["since"] = _busy["count"], 0, now
+    logger.warning("%d frame(s) refused busy since the last report: the frames workers are behind the load "
+                   "(see the deployments' refused counts).", count)
+
+
 def _refusal_response(refusal: services.EdgeRefusal) -> Response:
     fields = {refusal.field: [refusal.message]} if refusal.field else {}
     response = Response({"detail": refusal.message, "code": refusal.code, "fields": fields}, status=refusal.status)
     if refusal.retry_after:
         response["Retry-After"] = str(refusal.retry_after)
+    if refusal.code == "busy":
+        response._has_been_logged = True  # counted in the warning above, not one error line per request
+        _busy_logged()
     return response
 
 

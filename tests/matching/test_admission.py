@@ -64,6 +64,27 @@ def test_a_frame_that_would_wait_too_long_is_refused_busy_and_nothing_is_kept(
     assert response.status_code == 409 and response.json()["code"] == "duplicate_frame"
 
 
+def test_busy_refusals_are_logged_as_one_warning_a_while_not_one_error_each(
+        live, node, post_frame, face_bytes, published, service_keys, caplog, monkeypatch, settings):
+    import logging
+
+    from matching.api import views
+
+    settings.LFR_EDGE_MAX_FRAMES_PER_SECOND = 100
+
+    monkeypatch.setitem(views._busy, "since", 0.0)
+    monkeypatch.setitem(views._busy, "count", 0)
+    frame, camera = jpeg_of(face_bytes("img2.jpg")), "log mast"
+    frames.client().set(frames.service_key(frame_queue(node.pk, camera)), "25.0")
+    with caplog.at_level(logging.INFO):
+        for number in range(12):
+            _busy(post_frame(node.token, frame, frame_id=f"log-{number}", camera=camera))
+    busy_lines = [r for r in caplog.records if "refused busy" in r.getMessage()]
+    assert len(busy_lines) == 1 and busy_lines[0].levelno == logging.WARNING
+    assert not [r for r in caplog.records if r.name == "django.request"]  # no error line per refused request
+    assert views._busy["count"] == 11  # counted for the next report
+
+
 def test_the_wait_counts_the_frames_already_waiting_in_the_queue(live, node, settings):
     settings.LFR_EDGE_MAX_QUEUE_WAIT_SECONDS = 1.0
     queue = f"lfr.admission-test.{uuid.uuid4().hex}"  # a list no worker consumes, standing in for a frames queue
