@@ -105,6 +105,9 @@ def test_one_alert_per_person_through_a_real_worker_and_nothing_left_when_the_tr
 def test_out_of_order_a_duplicate_and_a_worker_killed_mid_track_still_make_one_alert(
         celery_worker_process, k2, node, post_frame, scene, settings):
     settings.LFR_EDGE_MAX_FRAMES_PER_SECOND = 1000  # (the edge API runs here) frames queue faster than they match
+    # The whole scene is queued at once, which admission control would refuse once it is more than 3 s of the worker's
+    # work: this test is about order, a duplicate and a kill, so the queue may hold the lot (payloads live 120 s).
+    settings.LFR_FRAME_PAYLOAD_TTL_SECONDS, settings.LFR_EDGE_MAX_QUEUE_WAIT_SECONDS = 120, 60
     order = list(range(len(scene)))
     rng = random.Random(3)
     for i in range(0, len(order) - 1, 4):  # pairs of neighbouring frames swapped here and there
