@@ -108,7 +108,8 @@ def payload_store(deployment_id: int, node_id: int, frame_id: str, payload: byte
 # the stricter side), compared with the frame's age on the web's clock, so the two hosts' clocks never meet.
 # Admission: the frames waiting in the camera's queue (its Celery list, LLEN) times its consumer's recent seconds per
 # frame is how long a new frame would wait; past the most allowed it is refused (-2) before anything is stored, so
-# no frame is accepted that its TTL would expire unmatched. A repeat is still told it is a repeat (0), first.
+# no frame is accepted that its TTL would expire unmatched (an empty queue always admits). A repeat is still told it
+# is a repeat (0), first.
 _ADMIT_LUA = """
 local now = redis.call('TIME')
 -- LASTSAVE is in whole seconds (truncated): one second off its uptime keeps the check on the strict side.
@@ -120,8 +121,11 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return {0, 0}
 end
 local per_frame = tonumber(redis.call('GET', KEYS[4]) or ARGV[6])
-local wait = (redis.call('LLEN', KEYS[3]) + 1) * per_frame
-if wait > tonumber(ARGV[5]) then
+local waiting = redis.call('LLEN', KEYS[3])
+local wait = (waiting + 1) * per_frame
+-- With nothing waiting a frame is always admitted: only the frame in flight is ahead of it, and the worker's
+-- next report corrects an estimate that was wrong (a stale one from a worker that restarted).
+if waiting > 0 and wait > tonumber(ARGV[5]) then
   return {-2, math.floor(wait * 1000 + 0.5)}
 end
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])

@@ -321,12 +321,18 @@ def frame_process(*, deployment_id: int, node_id: int, frame_id: str, captured_a
 # The queue's consumer's seconds per frame, as the admission check reads it (frames.service_key): a moving average
 # of the frames this process matched (with the last frame's counts write, which comes after its finish, added).
 SERVICE_AVERAGE_WEIGHT = 0.2
-SERVICE_SAMPLE_CAP_SECONDS = 5.0  # a first frame that loaded the engine or built a gallery says little of the next
+SERVICE_SAMPLE_CAP_SECONDS = 2.0  # a frame that built a gallery says little of the next
 _service_average: dict[str, float] = {}
+_service_seen: set[str] = set()
 _finish_seconds = [0.0]
 
 
-def _service_measured(queue: str, seconds: float) -> frames.Service:
+def _service_measured(queue: str, seconds: float) -> frames.Service | None:
+    """The queue's moving average after this frame; None (nothing reported) for the first frame this process
+    matched from the queue, which loaded the engine and the gallery and says nothing of the frames after it."""
+    if queue not in _service_seen:
+        _service_seen.add(queue)
+        return None
     sample = min(seconds + _finish_seconds[0], SERVICE_SAMPLE_CAP_SECONDS)
     average = _service_average.get(queue)
     average = sample if average is None else average + SERVICE_AVERAGE_WEIGHT * (sample - average)

@@ -23,6 +23,14 @@ def recent_purge(db):
 
 
 @pytest.fixture(autouse=True)
+def no_recent_expiries():
+    """Frames that expired in another test's deployment would turn /healthz red here (for 15 minutes): cleared."""
+    from matching import frames
+
+    frames.client().delete(frames.EXPIRED_RECENT_KEY)
+
+
+@pytest.fixture(autouse=True)
 def anchor_key(settings, tmp_path):
     """This test's own audit anchor key and export folder."""
     import secrets

@@ -36,11 +36,23 @@ def _busy(response):
     return body
 
 
+@pytest.fixture
+def idle_queues(settings):
+    """Frames queues of this test's own (nothing consumes them; `published` keeps the task messages), with one
+    frame standing in the queues' Celery lists as waiting."""
+    settings.FRAME_QUEUE_PREFIX = f"lfr.admission-test.{uuid.uuid4().hex}."
+    queues = [f"{settings.FRAME_QUEUE_PREFIX}{n}" for n in range(settings.LFR_FRAME_SHARDS)]
+    for queue in queues:
+        frames.client().rpush(queue, b"waiting")
+    yield queues
+    frames.client().delete(*queues, *(frames.service_key(q) for q in queues))
+
+
 def test_a_frame_that_would_wait_too_long_is_refused_busy_and_nothing_is_kept(
-        live, node, post_frame, face_bytes, published, settings, service_keys):
+        live, node, post_frame, face_bytes, published, settings, idle_queues):
     frame, camera = jpeg_of(face_bytes("img2.jpg")), "north mast"
     queue = frame_queue(node.pk, camera)
-    # The queue's worker says it takes 25 s a frame: a new frame would wait 25 s, the most allowed is 3.
+    # The queue's worker says it takes 25 s a frame: with one frame waiting, a new one would wait 50 s; at most 3.
     frames.client().set(frames.service_key(queue), "25.0")
     response = post_frame(node.token, frame, frame_id="busy-1", camera=camera)
     _busy(response)
@@ -52,11 +64,16 @@ def test_a_frame_that_would_wait_too_long_is_refused_busy_and_nothing_is_kept(
     # Only that camera's queue is behind: a camera on another queue is accepted.
     other = next(f"mast {n}" for n in range(100) if camera_shard(node.pk, f"mast {n}") != camera_shard(node.pk, camera))
     assert post_frame(node.token, frame, frame_id="other-1", camera=other).status_code == 202
+    # An empty queue always admits, whatever the estimate (a stale one, from a worker since restarted, corrects
+    # itself with the next frame's report).
+    frames.client().delete(queue)
+    assert post_frame(node.token, frame, frame_id="empty-1", camera=camera).status_code == 202
+    frames.client().rpush(queue, b"waiting")
 
     # Once the worker reports its speed again, the same frame id is accepted: a refused id was never claimed.
     frames.client().set(frames.service_key(queue), "0.05")
     assert post_frame(node.token, frame, frame_id="busy-1", camera=camera).status_code == 202
-    assert len(published) == 2
+    assert len(published) == 3
 
     # A repeat is still told it is a repeat, busy or not.
     frames.client().set(frames.service_key(queue), "25.0")
@@ -65,7 +82,7 @@ def test_a_frame_that_would_wait_too_long_is_refused_busy_and_nothing_is_kept(
 
 
 def test_busy_refusals_are_logged_as_one_warning_a_while_not_one_error_each(
-        live, node, post_frame, face_bytes, published, service_keys, caplog, monkeypatch, settings):
+        live, node, post_frame, face_bytes, published, idle_queues, caplog, monkeypatch, settings):
     import logging
 
     from matching.api import views
