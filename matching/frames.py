@@ -72,14 +72,10 @@ def problem_key(deployment_id: int) -> str:
 # --- Edge side --------------------------------------------------------------------------------
 
 
-def rate_allowed(node_id: int, limit: int, now: float | None = None) -> bool:
-    """A fixed one-second window per node: the first `limit` requests of each second pass."""
-    return edge_gate(node_id, limit, None, now)[0]
-
-
 def edge_gate(node_id: int, limit: int, deployment_id: int | None, now: float | None = None) -> tuple[bool, str]:
-    """(whether the node is inside its rate, `rate_allowed`; the problem the worker reported for the deployment, ""
-    if none), in one round trip: what the edge API asks of Redis before it reads a request's body."""
+    """(whether the node is inside its rate: a fixed one-second window per node, the first `limit` requests of each
+    second pass; the problem the worker reported for the deployment, "" if none), in one round trip: what the edge
+    API asks of Redis before it reads a request's body."""
     second = int(now if now is not None else time.time())
     key = f"lfr:edge-rate:{node_id}:{second}"
     pipe = client().pipeline(transaction=False)
